@@ -1,0 +1,14 @@
+"""Command-line entry point ``tvm-llm-sched``; importing a command module registers it."""
+
+from __future__ import annotations
+
+from . import info  # noqa: F401
+from .app import app
+
+
+def main() -> None:
+    """Run the ``tvm-llm-sched`` command line."""
+    app()
+
+
+__all__ = ["app", "main"]
