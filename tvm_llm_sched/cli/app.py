@@ -11,3 +11,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _root() -> None:
+    """LLM- and expert-policy-guided tuning for Apache TVM MetaSchedule."""
+    # A callback keeps Typer in multi-command mode even while only one command is registered.
