@@ -11,7 +11,8 @@ Every error this package raises on purpose derives from :class:`TvmLlmSchedError
     │   │   ├── EndpointTimeoutError       connect / read / write / pool timeout
     │   │   └── EndpointStatusError        non-2xx HTTP status (``status_code``, ``retry_after``)
     │   ├── ReplyParseError                the reply has no parsable answer (empty, truncated, bad JSON)
-    │   └── BudgetExhaustedError           max calls or max tokens reached
+    │   ├── BudgetExhaustedError           max calls or max tokens reached
+    │   └── ReplayMissError                a replay was asked for a request that was never recorded
     ├── StepError                          an atomic transformation cannot be applied
     │   ├── StepSyntaxError                the step text / JSON does not parse
     │   ├── UnknownSiteError               the named block, loop or decision does not exist
@@ -81,6 +82,10 @@ class ReplyParseError(ProposerError):
 
 class BudgetExhaustedError(ProposerError):
     """The proposer's call or token budget is used up."""
+
+
+class ReplayMissError(ProposerError):
+    """A replay backend was asked for a request that is not in its recording store."""
 
 
 class StepError(TvmLlmSchedError):
