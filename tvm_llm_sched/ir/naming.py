@@ -19,6 +19,7 @@ after every step.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 from ..errors import UnknownSiteError
@@ -38,7 +39,7 @@ class LoopSite:
 
 @dataclasses.dataclass(frozen=True)
 class BlockSite:
-    """One non-root block: name, node, and the canonical names of its enclosing loops (outer first)."""
+    """One non-root block: name, node, and canonical names of its enclosing loops (outer first)."""
 
     name: str
     node: Any  # tvm.s_tir.SBlock
@@ -61,6 +62,15 @@ def _children(stmt: Any) -> list[Any]:
     return [body] if body is not None else []
 
 
+def iter_stmts(stmt: Any) -> Iterator[Any]:
+    """Every statement under ``stmt`` (itself included) in pre-order, blocks included."""
+    stack = [stmt]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(_children(node)))
+
+
 class NameTable:
     """Canonical names of one schedule state's blocks, loops and decisions.
 
@@ -77,6 +87,19 @@ class NameTable:
     """
 
     def __init__(self, sch: Any):
+        self._index(sch.mod["main"], sch.trace)
+
+    @classmethod
+    def for_func(cls, func: Any) -> NameTable:
+        """Name table of an unscheduled PrimFunc (no schedule, so no decisions).
+
+        The loop and block names equal those of ``NameTable(tvm.s_tir.Schedule(mod))``.
+        """
+        table = cls.__new__(cls)
+        table._index(func, None)
+        return table
+
+    def _index(self, func: Any, trace: Any) -> None:
         import tvm
 
         self.loops: dict[str, LoopSite] = {}
@@ -100,14 +123,12 @@ class NameTable:
             for child in _children(stmt):
                 visit(child, enclosing)
 
-        visit(sch.mod["main"].body, ())
+        visit(func.body, ())
         # Loops that hold no block (rare: empty nests) cannot be addressed through the schedule.
         self.loop_order: list[str] = [n for n in self._loop_name_of.values() if n in self.loops]
         self.decisions: list[Any] = []
-        if sch.trace is not None:
-            self.decisions = [
-                inst for inst in sch.trace.insts if inst.kind.name in _SAMPLE_KINDS
-            ]
+        if trace is not None:
+            self.decisions = [inst for inst in trace.insts if inst.kind.name in _SAMPLE_KINDS]
 
     # -- lookups ------------------------------------------------------------------------------
     def loop_name(self, node: Any) -> str:

@@ -1,0 +1,170 @@
+"""Numerical verification of schedules against the unscheduled reference, on real builds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tvm
+from tvm.script import tirx as T
+
+from tvm_llm_sched.errors import VerificationError
+from tvm_llm_sched.verify import Verifier, VerifyReport, tolerance_for, verify
+from tvm_llm_sched.verify.tolerance import random_array
+from tvm_llm_sched.workloads import load_workload
+
+
+@pytest.fixture(scope="module")
+def gmm():
+    return load_workload("GMM:0").mod
+
+
+def _scheduled_matmul(mod):
+    """Register-tiled matmul: a local accumulator written back under the tile loops."""
+    sch = tvm.s_tir.Schedule(mod)
+    block = sch.get_sblock("Z")
+    _, i, j, k = sch.get_loops(block)
+    i_outer, i_inner = sch.split(i, [None, 4])
+    j_outer, j_inner = sch.split(j, [None, 32])
+    sch.reorder(i_outer, j_outer, k, i_inner, j_inner)
+    sch.parallel(i_outer)
+    sch.vectorize(j_inner)
+    sch.reverse_compute_at(sch.cache_write(block, 0, "local"), j_outer)
+    return sch
+
+
+@T.prim_func(s_tir=True)
+def _matmul_transposed(
+    X: T.Buffer((1, 128, 128), "float32"),
+    Y: T.Buffer((1, 128, 128), "float32"),
+    Z: T.Buffer((1, 128, 128), "float32"),
+):
+    """Same signature as GMM:0 but computes X @ Y^T: a wrong candidate."""
+    for b, i, j, k in T.grid(1, 128, 128, 128):
+        with T.sblock("Z"):
+            vb, vi, vj, vk = T.axis.remap("SSSR", [b, i, j, k])
+            with T.init():
+                Z[vb, vi, vj] = T.float32(0)
+            Z[vb, vi, vj] = Z[vb, vi, vj] + X[vb, vi, vk] * Y[vb, vj, vk]
+
+
+def test_unscheduled_and_hand_scheduled_pass(gmm):
+    same = verify(gmm, gmm)
+    assert same.ok and same.max_abs_err == 0.0 and same.seeds == (0, 1, 2)
+    report = verify(gmm, _scheduled_matmul(gmm))
+    assert report.ok, report.message
+    assert report.max_rel_err < 1e-5
+    assert report.raise_if_failed() is report
+
+
+def test_wrong_program_fails_and_raises(gmm):
+    report = verify(gmm, tvm.IRModule({"main": _matmul_transposed}))
+    assert not report.ok
+    assert report.max_rel_err > 0.1  # a real disagreement, not round-off
+    assert "output Z" in report.message
+    with pytest.raises(VerificationError, match=r"max_abs_err=.*max_rel_err="):
+        report.raise_if_failed()
+
+
+def test_softmax_compute_at_schedule_passes(softmax_schedule):
+    reference, sch = softmax_schedule
+    assert verify(reference, sch).ok
+
+
+def test_metaschedule_design_spaces_pass():
+    """Every post-order-apply design space of C1D (padding, tiling, cache_write) verifies."""
+    from tvm.s_tir import meta_schedule as ms
+
+    from tvm_llm_sched.hardware import host_target
+
+    mod = load_workload("C1D:0").mod
+    ctx = ms.TuneContext(
+        mod=mod,
+        target=host_target(),
+        space_generator="post-order-apply",
+        search_strategy="replay-trace",
+        num_threads=1,
+        rand_state=5,
+    )
+    for space in ctx.space_generator.generate_design_space(mod):
+        report = verify(mod, space)
+        assert report.ok, report.message
+
+
+@pytest.fixture(scope="module")
+def softmax_schedule():
+    """A softmax schedule with compute_at and parallel/vectorize annotations, made by hand."""
+    mod = load_workload("SFM:0").mod
+    sch = tvm.s_tir.Schedule(mod)
+    norm = sch.get_sblock("T_softmax_norm")
+    row, col = sch.get_loops(norm)
+    for name in ("T_softmax_expsum", "T_softmax_exp", "T_softmax_maxelem"):
+        sch.compute_at(sch.get_sblock(name), row)
+    sch.parallel(row)
+    sch.vectorize(sch.get_loops(norm)[-1])
+    return mod, sch
+
+
+def test_candidate_build_failure_is_a_failed_report(gmm):
+    sch = tvm.s_tir.Schedule(gmm)
+    block = sch.get_sblock("Z")
+    # Binding a CPU loop to a GPU thread axis does not build for llvm.
+    sch.bind(sch.get_loops(block)[1], "threadIdx.x")
+    report = verify(gmm, sch)
+    assert not report.ok and report.max_abs_err == float("inf")
+    assert "does not build" in report.message
+
+
+def test_signature_mismatch_is_a_failed_report(gmm):
+    other = load_workload("GMM:1").mod  # other shapes
+    report = verify(gmm, other)
+    assert not report.ok and "signature" in report.message
+
+
+def test_verifier_reuses_reference_outputs(gmm):
+    verifier = Verifier(gmm, seeds=(3,))
+    first = verifier.check(gmm)
+    cached = verifier._expected[3]
+    assert verifier.check(_scheduled_matmul(gmm)).ok and first.ok
+    assert verifier._expected[3] is cached
+
+
+def _add_constant(constant: int):
+    @T.prim_func(s_tir=True)
+    def add(A: T.Buffer((16,), "int32"), B: T.Buffer((16,), "int32")):
+        for i in range(16):
+            with T.sblock("B"):
+                vi = T.axis.spatial(16, i)
+                B[vi] = A[vi] + constant
+
+    return add
+
+
+def test_integer_outputs_compare_exactly():
+    add_one, add_two = _add_constant(1), _add_constant(2)
+    assert verify(add_one, add_one).ok
+    report = verify(add_one, add_two)
+    assert not report.ok and report.max_abs_err == 1.0
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="at least one seed"):
+        Verifier(load_workload("NRM:0").mod, seeds=())
+    report = verify(load_workload("NRM:0").mod, "not a program")
+    assert not report.ok and "not verifiable" in report.message
+
+
+def test_tolerances_and_inputs():
+    assert tolerance_for("int32").rtol == 0 and tolerance_for("int32").atol == 0
+    assert tolerance_for("float16").rtol > tolerance_for("float32").rtol
+    assert tolerance_for("float32", rtol=1e-2).rtol == 1e-2
+    rng = np.random.default_rng(0)
+    values = random_array(rng, (1000,), "float32")
+    assert values.dtype == np.float32 and -1 <= values.min() and values.max() <= 1
+    assert random_array(rng, (10,), "int8").dtype == np.int8
+
+
+def test_report_failed_constructor():
+    report = VerifyReport.failed("boom", (0,))
+    assert not report.ok and report.max_rel_err == float("inf")
+    with pytest.raises(VerificationError, match="boom"):
+        report.raise_if_failed()

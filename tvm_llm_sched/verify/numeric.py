@@ -1,0 +1,286 @@
+"""Numerical equivalence of a scheduled program with its unscheduled reference.
+
+Both are compiled for the same target and run on the same random inputs (one draw per seed);
+every output buffer (a parameter some block writes) is compared. The compiled reference and its
+outputs are kept in a small cache, so verifying many candidates of one workload compiles and
+runs the reference once per seed.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+import numpy as np
+
+from ..errors import VerificationError
+from ..ir.renderer import main_func, written_buffers
+from .report import VerifyReport
+from .tolerance import Tolerance, random_array, tolerance_for
+
+_CACHE_SIZE = 8
+_cache: collections.OrderedDict[tuple, Verifier] = collections.OrderedDict()
+
+
+def _as_module(program: Any) -> Any:
+    """The program as an IRModule whose one PrimFunc is ``main``."""
+    import tvm
+
+    func = main_func(program)
+    return tvm.IRModule({"main": func.with_attr("global_symbol", "main")})
+
+
+def _signature(func: Any) -> list[tuple[tuple[int, ...], str]]:
+    """(shape, dtype) of every parameter, in order.
+
+    Raises
+    ------
+    ValueError
+        For scalar or symbolically-shaped parameters (no concrete input can be drawn).
+    """
+    from tvm.tirx.buffer import is_buffer_var
+
+    signature = []
+    for param in func.params:
+        if not is_buffer_var(param):
+            raise ValueError(
+                f"parameter {param.name} is a scalar; only buffer parameters are supported"
+            )
+        try:
+            shape = tuple(int(dim) for dim in param.shape)
+        except TypeError:
+            raise ValueError(
+                f"parameter {param.name} has a symbolic shape {list(param.shape)}"
+            ) from None
+        signature.append((shape, str(param.dtype)))
+    return signature
+
+
+def _compile(mod: Any, target: Any) -> Any:
+    import tvm
+
+    return tvm.compile(mod, target=target)["main"]
+
+
+def _run(function: Any, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    import tvm
+
+    device = tvm.cpu()
+    tensors = [tvm.runtime.tensor(array, device) for array in arrays]
+    function(*tensors)
+    return [tensor.numpy() for tensor in tensors]
+
+
+def _compare(
+    reference: np.ndarray, candidate: np.ndarray, tolerance: Tolerance
+) -> tuple[float, float, str]:
+    """(abs error, error relative to the reference scale, problem or "") of one output."""
+    ref = reference.astype(np.float64) if reference.dtype != bool else reference.astype(np.int64)
+    cand = candidate.astype(ref.dtype)
+    ref_nan, cand_nan = np.isnan(ref), np.isnan(cand)
+    if np.any(ref_nan != cand_nan):
+        return float("inf"), float("inf"), f"NaN at {int(np.sum(ref_nan != cand_nan))} elements"
+    finite = np.isfinite(ref)
+    if np.any(ref[~finite & ~ref_nan] != cand[~finite & ~ref_nan]) or not np.all(
+        np.isfinite(cand[finite])
+    ):
+        return float("inf"), float("inf"), "Inf where the reference is finite (or vice versa)"
+    if not np.any(finite):
+        return 0.0, 0.0, ""
+    abs_err = float(np.max(np.abs(cand[finite] - ref[finite])))
+    scale = float(np.max(np.abs(ref[finite])))
+    rel_err = abs_err / scale if scale > 0 else (0.0 if abs_err == 0 else float("inf"))
+    problem = (
+        ""
+        if tolerance.allows(abs_err, scale)
+        else f"error exceeds rtol={tolerance.rtol:g}, atol={tolerance.atol:g}"
+    )
+    return abs_err, rel_err, problem
+
+
+class Verifier:
+    """A compiled reference with its outputs per seed, checking candidates against it.
+
+    Parameters
+    ----------
+    reference : tvm.IRModule | tvm.tirx.PrimFunc | tvm.s_tir.Schedule
+        The unscheduled program.
+    target : tvm.target.Target | str | dict | None
+        Anything :func:`~tvm_llm_sched.hardware.resolve_target` accepts (``None``: the host).
+    seeds : tuple[int, ...]
+        One random input draw per seed.
+    rtol, atol : float | None
+        Override the per-dtype tolerances of float outputs (ints are always exact).
+
+    Raises
+    ------
+    VerificationError
+        If the reference itself has unsupported parameters or does not build.
+
+    Examples
+    --------
+    >>> from tvm_llm_sched.workloads import load_workload
+    >>> mod = load_workload("GMM:0").mod
+    >>> Verifier(mod).check(mod).ok
+    True
+    """
+
+    def __init__(
+        self,
+        reference: Any,
+        target: Any = None,
+        *,
+        seeds: tuple[int, ...] = (0, 1, 2),
+        rtol: float | None = None,
+        atol: float | None = None,
+    ):
+        from ..hardware import resolve_target
+
+        self.target = resolve_target(target)
+        self.seeds = tuple(int(seed) for seed in seeds)
+        if not self.seeds:
+            raise ValueError("verification needs at least one seed")
+        self.module = _as_module(reference)
+        func = self.module["main"]
+        try:
+            self.signature = _signature(func)
+            self._function = _compile(self.module, self.target)
+        except Exception as exc:  # TVM raises many error types; the reference is the caller's bug
+            raise VerificationError(
+                f"the reference program cannot be verified against: {exc}"
+            ) from exc
+        written = written_buffers(func)
+        self.outputs = [i for i, param in enumerate(func.params) if param.name in written]
+        if not self.outputs:
+            raise VerificationError("the reference program writes no parameter: nothing to compare")
+        self.tolerances = [tolerance_for(self.signature[i][1], rtol, atol) for i in self.outputs]
+        self._expected: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+
+    def _case(self, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Inputs of one seed and the reference outputs on them (computed once)."""
+        if seed not in self._expected:
+            rng = np.random.default_rng(seed)
+            inputs = [random_array(rng, shape, dtype) for shape, dtype in self.signature]
+            results = _run(self._function, [array.copy() for array in inputs])
+            self._expected[seed] = (inputs, [results[i] for i in self.outputs])
+        return self._expected[seed]
+
+    def check(self, candidate: Any) -> VerifyReport:
+        """Compare ``candidate`` (IRModule, PrimFunc or Schedule) with the reference.
+
+        A candidate that does not build, does not run, or has another signature gives a failed
+        report, never an exception.
+        """
+        try:
+            module = _as_module(candidate)
+            signature = _signature(module["main"])
+        except (TypeError, ValueError) as exc:
+            return VerifyReport.failed(f"candidate is not verifiable: {exc}", self.seeds)
+        if signature != self.signature:
+            return VerifyReport.failed(
+                f"candidate signature {signature} differs from the reference {self.signature}",
+                self.seeds,
+            )
+        try:
+            function = _compile(module, self.target)
+        except Exception as exc:  # any TVM lowering/codegen error means the candidate is unusable
+            return VerifyReport.failed(f"candidate does not build: {_first_line(exc)}", self.seeds)
+        worst_abs, worst_rel, problems = 0.0, 0.0, []
+        for seed in self.seeds:
+            inputs, expected = self._case(seed)
+            try:
+                results = _run(function, [array.copy() for array in inputs])
+            except Exception as exc:  # a runtime assertion or error inside the compiled code
+                return VerifyReport.failed(
+                    f"candidate fails at run time: {_first_line(exc)}", self.seeds
+                )
+            for position, index in enumerate(self.outputs):
+                abs_err, rel_err, problem = _compare(
+                    expected[position], results[index], self.tolerances[position]
+                )
+                worst_abs, worst_rel = max(worst_abs, abs_err), max(worst_rel, rel_err)
+                if problem:
+                    name = module["main"].params[index].name
+                    problems.append(f"output {name} (seed {seed}): {problem}")
+        message = "ok" if not problems else "; ".join(problems[:3])
+        return VerifyReport(
+            ok=not problems,
+            max_abs_err=worst_abs,
+            max_rel_err=worst_rel,
+            seeds=self.seeds,
+            message=message,
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[-1] if lines else ''}"[:500]
+
+
+def _verifier(
+    reference: Any, target: Any, seeds: tuple[int, ...], rtol: Any, atol: Any
+) -> Verifier:
+    """A cached :class:`Verifier` for this reference and settings (LRU of a few entries)."""
+    import tvm_ffi
+
+    from ..hardware import resolve_target
+
+    module = _as_module(reference)
+    resolved = resolve_target(target)
+    key = (tvm_ffi.structural_hash(module), str(resolved), tuple(seeds), rtol, atol)
+    cached = _cache.get(key)
+    if cached is not None and tvm_ffi.structural_equal(cached.module, module):
+        _cache.move_to_end(key)
+        return cached
+    verifier = Verifier(module, resolved, seeds=tuple(seeds), rtol=rtol, atol=atol)
+    _cache[key] = verifier
+    while len(_cache) > _CACHE_SIZE:
+        _cache.popitem(last=False)
+    return verifier
+
+
+def verify(
+    reference: Any,
+    candidate: Any,
+    target: Any = None,
+    *,
+    seeds: tuple[int, ...] = (0, 1, 2),
+    rtol: float | None = None,
+    atol: float | None = None,
+) -> VerifyReport:
+    """Check that ``candidate`` computes what ``reference`` computes.
+
+    Parameters
+    ----------
+    reference : tvm.IRModule | tvm.tirx.PrimFunc
+        The unscheduled program.
+    candidate : tvm.IRModule | tvm.tirx.PrimFunc | tvm.s_tir.Schedule
+        The scheduled program (same parameters, in the same order).
+    target : tvm.target.Target | str | dict | None
+        Where both are compiled and run (``None``: the host CPU).
+    seeds : tuple[int, ...]
+        One random input draw per seed; inputs are uniform in [-1, 1] for floats.
+    rtol, atol : float | None
+        Override the float tolerances (defaults: f32 ``rtol=1e-4, atol=1e-6``, f16
+        ``1e-2/1e-3``, f64 ``1e-9/1e-12``); the relative part scales with each output's largest
+        magnitude. Integer and bool outputs must match exactly.
+
+    Returns
+    -------
+    VerifyReport
+        ``ok`` with the largest errors, or a failed report with the reason (a candidate that
+        does not build or run is a failed report, not an exception).
+
+    Raises
+    ------
+    VerificationError
+        Only if the *reference* cannot be built or has nothing to compare.
+
+    Examples
+    --------
+    >>> from tvm_llm_sched.workloads import load_workload
+    >>> mod = load_workload("GMM:0").mod
+    >>> verify(mod, mod).ok
+    True
+    """
+    return _verifier(reference, target, seeds, rtol, atol).check(candidate)
