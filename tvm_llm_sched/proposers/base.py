@@ -182,6 +182,8 @@ class Proposer(abc.ABC):
 
     #: Short name used in logs and by :func:`tvm_llm_sched.proposers.create`.
     name: str = "proposer"
+    #: Whether situations for this proposer must carry the legal-step menu (costly to build).
+    needs_menu: bool = True
 
     @abc.abstractmethod
     def propose(
@@ -209,6 +211,17 @@ class Proposer(abc.ABC):
                     zip(situations, checks, strict=True),
                 )
             )
+
+    def mutator_weights(
+        self, defaults: dict[str, float], stats: dict[str, Any]
+    ) -> dict[str, float] | None:
+        """Optional hook: new MetaSchedule mutator weights from per-mutator statistics.
+
+        ``stats`` maps mutator names to objects with ``tries`` and ``improvements``. Return
+        ``None`` (the default) to let :class:`~tvm_llm_sched.search.LLMMutatorProbability` use
+        its success-rate rule.
+        """
+        return None
 
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release resources (HTTP clients, files)."""

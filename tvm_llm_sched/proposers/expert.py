@@ -1,0 +1,361 @@
+"""The embedded expert policy: an analytical proposer that needs no model.
+
+It reads the structured facts of a :class:`~tvm_llm_sched.proposers.base.Situation` (sampled
+decisions with the iterator each acts on, CPU lanes, cores and caches) and proposes atomic decision
+edits (``set_tile``, ``set_choice``, ``set_compute_location``) that move the state towards
+assignments an expert would write by hand for a CPU:
+
+- the contiguous output axis gets an innermost tile that is a multiple of the f32 SIMD width, so
+  the vectorize postprocessor covers whole registers;
+- outer spatial tiles give every core at least one balanced chunk of parallel work;
+- the inner accumulator tile fits L1d and is large enough to amortise loop overhead;
+- other spatial axes stay out of the innermost (vectorized) level, so the fused vector loop stays
+  contiguous; reduction axes get short inner chunks;
+- unrolling prefers 16-64 steps.
+
+Candidate assignments are scored by this prior, the best distinct ones become *targets*, and each
+step is one decision moved to its target value. A measured state gets local moves instead (a prime
+factor moved between adjacent tile levels, the next unroll depth), because the search's cost model
+then ranks fine differences better than a prior can. Decisions that the state already edited (its
+``state_steps``) stay fixed, so a chain of proposals converges on one coherent target.
+
+The rationale of each step follows Step-TP's ``<think>`` style (the strategy's definition, then what
+changes where), so the policy doubles as the teacher for dataset chain-of-thought.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import random
+import re
+import zlib
+from collections.abc import Iterable
+from typing import Any
+
+from .base import Proposal, Proposer, RankedStep, Rejection, Situation, Validator
+
+_DEFINITIONS = {
+    "set_tile": "loop_tiling: re-split one loop into the sampled tile levels (outer to inner).",
+    "set_choice": "loop_unrolling: choose the maximal auto-unroll depth of the inner loops.",
+    "set_compute_location": "compute_at: choose where a producer block is computed.",
+}
+_UNROLL_PRIOR = {0: 0.75, 16: 1.0, 64: 1.0, 512: 0.85}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ExpertConfig:
+    """Knobs of the expert policy.
+
+    Attributes
+    ----------
+    samples : int
+        Random assignments scored per proposal (the target search).
+    targets : int
+        Distinct best assignments turned into steps.
+    seed : int
+        Seed of the (deterministic) sampling; mixed with the state's IR.
+    """
+
+    samples: int = 1500
+    targets: int = 6
+    seed: int = 0
+
+
+def _factorizations(extent: int, n: int, max_innermost: int) -> list[tuple[int, ...]]:
+    """All ordered n-factor splits of ``extent`` whose innermost factor is <= max_innermost."""
+    if n == 1:
+        return [(extent,)] if extent <= max_innermost or n > 1 else []
+    out = []
+    for first in _divisors(extent):
+        for rest in _factorizations(extent // first, n - 1, max_innermost):
+            out.append((first,) + rest)
+    return out
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+class _Scorer:
+    """The analytical prior over a full assignment of decision values."""
+
+    def __init__(self, decisions: list[dict[str, Any]], cpu: dict[str, Any]):
+        self.decisions = {d["name"]: d for d in decisions}
+        self.lanes = int(cpu.get("lanes") or 8)
+        self.cores = int(cpu.get("cores") or 1)
+        self.l1_floats = int(cpu.get("l1d_kib") or 32) * 1024 // 4
+
+    def tile_options(self, fact: dict[str, Any]) -> list[tuple[int, ...]]:
+        """Plausible tilings of one tile decision (the rule-based filter)."""
+        extent, n, inner_max = fact["extent"], fact["n"], fact["max_innermost"]
+        options = _factorizations(extent, n, inner_max)
+        if fact.get("reduction"):
+            keep = [o for o in options if o[-1] <= 16]
+        elif fact.get("output_innermost"):
+            keep = [o for o in options if o[-1] % self.lanes == 0] or [
+                o for o in options if o[-1] == max(p[-1] for p in options)
+            ]
+        else:
+            keep = [o for o in options if o[-1] <= 2]
+        return keep or options
+
+    def score(self, values: dict[str, Any]) -> float:
+        """Prior in (0, 1]: product of vectorization, parallelism, cache and granularity terms."""
+        score = 1.0
+        blocks: dict[str, list[tuple[dict[str, Any], tuple[int, ...]]]] = {}
+        for name, value in values.items():
+            fact = self.decisions[name]
+            if fact["kind"] == "tile":
+                blocks.setdefault(fact.get("block", ""), []).append((fact, tuple(value)))
+            elif fact["kind"] == "categorical" and "unroll" in fact.get("target", ""):
+                score *= _UNROLL_PRIOR.get(fact["candidates"][value], 0.8)
+        for tiles in blocks.values():
+            score *= self._block_score(tiles)
+        return score
+
+    def _block_score(self, tiles: list[tuple[dict[str, Any], tuple[int, ...]]]) -> float:
+        spatial = [(f, v) for f, v in tiles if not f.get("reduction")]
+        reduction = [(f, v) for f, v in tiles if f.get("reduction")]
+        score = 1.0
+        for fact, value in spatial:
+            inner = value[-1]
+            if fact.get("output_innermost"):
+                full = math.ceil(inner / self.lanes) * self.lanes
+                score *= inner / full if fact["extent"] >= self.lanes else 1.0
+                score *= 1.0 if inner <= 4 * self.lanes else 0.9
+            elif len(value) > 1:
+                score *= {1: 1.0, 2: 0.85}.get(inner, 0.6)
+        parallel = math.prod(v[0] for _, v in spatial if len(v) > 1)
+        if parallel < self.cores:
+            # The postprocessor fuses outer levels; count the second level when the first is small.
+            parallel = math.prod(v[0] * v[1] for _, v in spatial if len(v) > 2)
+        balance = parallel / (math.ceil(parallel / self.cores) * self.cores)
+        score *= min(1.0, parallel / self.cores) * (0.5 + 0.5 * balance)
+        # The accumulator tile (levels inside the outer reduction loop) should fit L1d.
+        acc = math.prod(math.prod(v[2:]) for _, v in spatial if len(v) > 2) or 1
+        work = acc * math.prod(v[-1] for _, v in reduction)
+        score *= 1.0 if acc * 4 <= self.l1_floats else (self.l1_floats / (acc * 4)) ** 0.5
+        score *= min(1.0, work / (4 * self.lanes)) ** 0.5
+        for _, value in reduction:
+            score *= 1.0 if 2 <= value[-1] <= 8 else 0.9
+        return score
+
+
+class ExpertPolicy(Proposer):
+    """Analytical CPU scheduling policy over MetaSchedule decisions (the default proposer).
+
+    Parameters
+    ----------
+    config : ExpertConfig | None
+        Sampling knobs; defaults are fine.
+
+    Examples
+    --------
+    >>> from tvm_llm_sched.proposers import ExpertPolicy
+    >>> policy = ExpertPolicy()
+    >>> proposal = policy.propose(situation, k=4)  # doctest: +SKIP
+    >>> proposal.steps[0].step                      # doctest: +SKIP
+    'set_tile(d2, [1, 1, 2, 16])'
+    """
+
+    name = "expert"
+    # Compute-location options come from the facts; the costly legal-step menu is not needed.
+    needs_menu = False
+
+    def __init__(self, *, config: ExpertConfig | None = None):
+        self.config = config or ExpertConfig()
+
+    # -- Proposer --------------------------------------------------------------------------------
+    def propose(
+        self, situation: Situation, *, k: int = 4, validate: Validator | None = None
+    ) -> Proposal:
+        """Ranked decision edits for ``situation`` (menu-ranked steps when it has no decisions)."""
+        decisions = [d for d in situation.facts.get("decisions", []) if "value" in d]
+        if decisions:
+            ranked = self._decision_steps(situation, decisions)
+        else:
+            ranked = self._menu_steps(situation)
+        return self._validated(ranked, k, validate)
+
+    # -- targets and moves -----------------------------------------------------------------------
+    def _rng(self, situation: Situation) -> random.Random:
+        return random.Random(zlib.crc32(situation.ir.encode()) ^ self.config.seed)
+
+    def _decision_steps(
+        self, situation: Situation, decisions: list[dict[str, Any]]
+    ) -> list[RankedStep]:
+        scorer = _Scorer(decisions, situation.facts.get("cpu", {}))
+        current = {d["name"]: d["value"] for d in decisions}
+        edited = _edited_decisions(situation.state_steps)
+        options = self._options(scorer, decisions, situation.menu, edited)
+        if situation.state_latency_us is not None:
+            steps = self._local_moves(scorer, decisions, current, options)
+            steps += self._target_steps(situation, scorer, decisions, current, options)[:2]
+        else:
+            steps = self._target_steps(situation, scorer, decisions, current, options)
+        return steps
+
+    def _options(
+        self,
+        scorer: _Scorer,
+        decisions: list[dict[str, Any]],
+        menu: Iterable[str],
+        edited: set[str],
+    ) -> dict[str, list[Any]]:
+        """Values each decision may take in a target (edited decisions stay as they are)."""
+        locations: dict[str, list[int]] = {}
+        for text in menu:
+            match = re.fullmatch(r"set_compute_location\((d\d+),\s*(-?\d+)\)", text.strip())
+            if match:
+                locations.setdefault(match.group(1), []).append(int(match.group(2)))
+        options: dict[str, list[Any]] = {}
+        for fact in decisions:
+            name = fact["name"]
+            if name in edited:
+                options[name] = [fact["value"]]
+            elif fact["kind"] == "tile":
+                options[name] = [list(o) for o in scorer.tile_options(fact)]
+            elif fact["kind"] == "categorical":
+                options[name] = list(range(len(fact["candidates"])))
+            else:
+                # Without a menu: inline, root and the outer loops; illegal ones are rejected by
+                # the caller's validator and the next step is taken.
+                known = locations.get(name) or [-2, -1, 0, 1, 2, 3]
+                options[name] = sorted({fact["value"], *known})
+        return options
+
+    def _target_steps(
+        self,
+        situation: Situation,
+        scorer: _Scorer,
+        decisions: list[dict[str, Any]],
+        current: dict[str, Any],
+        options: dict[str, list[Any]],
+    ) -> list[RankedStep]:
+        rng = self._rng(situation)
+        names = [d["name"] for d in decisions]
+        seen: dict[str, tuple[float, dict[str, Any]]] = {}
+        for _ in range(self.config.samples):
+            values = {name: rng.choice(options[name]) for name in names}
+            key = repr(sorted(values.items()))
+            if key not in seen:
+                seen[key] = (scorer.score(values), values)
+        targets = sorted(seen.values(), key=lambda item: -item[0])[: self.config.targets]
+        base = scorer.score(current)
+        steps: list[RankedStep] = []
+        for rank, (target_score, target) in enumerate(targets):
+            changes = [n for n in names if target[n] != current[n]]
+            # Within one target, the edit that gains most on its own goes first.
+            changes.sort(key=lambda n: -scorer.score({**current, n: target[n]}))
+            for name in changes:
+                gain = scorer.score({**current, name: target[name]}) - base
+                steps.append(
+                    self._step(scorer.decisions[name], target[name], gain, target_score, rank)
+                )
+        return steps
+
+    def _local_moves(
+        self,
+        scorer: _Scorer,
+        decisions: list[dict[str, Any]],
+        current: dict[str, Any],
+        options: dict[str, list[Any]],
+    ) -> list[RankedStep]:
+        """Neighbours of a measured state: one prime factor moved between adjacent tile levels."""
+        moves: list[tuple[float, str, Any]] = []
+        for fact in decisions:
+            name, value = fact["name"], fact["value"]
+            allowed = options[name]
+            if fact["kind"] == "tile":
+                for i, j in itertools.permutations(range(len(value)), 2):
+                    if abs(i - j) != 1:
+                        continue
+                    for prime in {p for p in (2, 3, 5, 7) if value[i] % p == 0}:
+                        moved = list(value)
+                        moved[i] //= prime
+                        moved[j] *= prime
+                        if moved in allowed:
+                            moves.append((scorer.score({**current, name: moved}), name, moved))
+            else:
+                for other in allowed:
+                    if other != value:
+                        moves.append((scorer.score({**current, name: other}), name, other))
+        moves.sort(key=lambda item: -item[0])
+        base = scorer.score(current)
+        return [
+            self._step(scorer.decisions[name], value, score - base, score, 0)
+            for score, name, value in moves
+        ]
+
+    def _step(
+        self, fact: dict[str, Any], value: Any, gain: float, target_score: float, rank: int
+    ) -> RankedStep:
+        if fact["kind"] == "tile":
+            text = f"set_tile({fact['name']}, [{', '.join(str(v) for v in value)}])"
+            role = (
+                "reduction"
+                if fact.get("reduction")
+                else "contiguous output"
+                if fact.get("output_innermost")
+                else "spatial"
+            )
+            where = f"the {role} axis {fact.get('iter', '?')} of block {fact.get('block', '?')}"
+            detail = f"tiles {where} (extent {fact['extent']}) as {list(value)}"
+            definition = _DEFINITIONS["set_tile"]
+        elif fact["kind"] == "categorical":
+            text = f"set_choice({fact['name']}, {value})"
+            detail = f"sets {fact.get('target', 'the choice')} to {fact['candidates'][value]}"
+            definition = _DEFINITIONS["set_choice"]
+        else:
+            text = f"set_compute_location({fact['name']}, {value})"
+            detail = f"computes block {fact.get('block', '?')} at location {value}"
+            definition = _DEFINITIONS["set_compute_location"]
+        rationale = (
+            f"{definition} Under the given IR, {fact['name']} {detail}; target #{rank + 1} "
+            f"scores {target_score:.3f} on the CPU prior (gain {gain:+.3f})."
+        )
+        return RankedStep(step=text, rationale=rationale, score=round(target_score, 6))
+
+    def _menu_steps(self, situation: Situation) -> list[RankedStep]:
+        """States without sampled decisions: rank the legal menu by a fixed CPU priority."""
+        priority = ("parallel", "vectorize", "split", "compute_inline", "unroll", "annotate")
+
+        def rank(text: str) -> int:
+            kind = text.split("(", 1)[0]
+            return priority.index(kind) if kind in priority else len(priority)
+
+        return [
+            RankedStep(step=text, rationale=f"{text.split('(', 1)[0]}: CPU default priority.")
+            for text in sorted(situation.menu, key=rank)
+        ]
+
+    @staticmethod
+    def _validated(ranked: list[RankedStep], k: int, validate: Validator | None) -> Proposal:
+        steps: list[RankedStep] = []
+        rejections: list[Rejection] = []
+        seen: set[str] = set()
+        for item in ranked:
+            if len(steps) >= k:
+                break
+            if item.step in seen:
+                continue
+            seen.add(item.step)
+            reason = validate(item.step) if validate is not None else None
+            if reason is None:
+                steps.append(item)
+            else:
+                rejections.append(Rejection(step=item.step, reason=reason))
+        reasoning = "\n".join(step.rationale for step in steps)
+        return Proposal(steps=tuple(steps), rejections=tuple(rejections), reasoning=reasoning)
+
+
+def _edited_decisions(state_steps: Iterable[str]) -> set[str]:
+    """Decisions named by decision edits already applied to the state."""
+    edited = set()
+    for text in state_steps:
+        match = re.match(r"\s*set_(?:tile|choice|compute_location)\(\s*(d\d+)", text)
+        if match:
+            edited.add(match.group(1))
+    return edited

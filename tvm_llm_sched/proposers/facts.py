@@ -1,0 +1,180 @@
+"""Structured, JSON-compatible facts about a state, for the embedded policy (and prompts).
+
+The step IR is what a model reads; these facts are the same information in a form a program can
+use without parsing text: every sampled decision with the block iterator it acts on (spatial or
+reduction, extent, whether it indexes the innermost dimension of the block's output), every
+categorical choice with its candidates, every compute-location decision, and the CPU numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_SAMPLE_KINDS = ("SamplePerfectTile", "SampleCategorical", "SampleComputeLocation")
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "__len__") and not isinstance(value, str):
+        return [_plain(v) for v in value]
+    return int(value.value) if hasattr(value, "value") else int(value)
+
+
+def _producer(insts: list[Any], rv: Any) -> Any | None:
+    for inst in insts:
+        if any(out.same_as(rv) for out in inst.outputs):
+            return inst
+    return None
+
+
+def _consumer(insts: list[Any], start: int, rv: Any, kind: str) -> Any | None:
+    for inst in insts[start + 1 :]:
+        if inst.kind.name == kind and any(arg.same_as(rv) for arg in inst.inputs):
+            return inst
+    return None
+
+
+def _block_iter_info(mod: Any, block_name: str, loop_index: int) -> dict[str, Any]:
+    """Iterator facts of the ``loop_index``-th loop of ``block_name`` in the unscheduled ``mod``."""
+    import tvm
+
+    try:
+        sch = tvm.s_tir.Schedule(mod)
+        block_rv = sch.get_sblock(block_name)
+        loops = sch.get_loops(block_rv)
+        loop_var = sch.get(loops[loop_index]).loop_var
+        block = sch.get(block_rv)
+    except Exception:  # block made by a schedule rule (e.g. an rfactor block): no original loop
+        return {}
+    bindings = _bindings(sch, block_rv)
+    for iter_var, value in zip(block.iter_vars, bindings, strict=False):
+        if _uses(value, loop_var):
+            out_region = block.writes[0].region if block.writes else []
+            innermost = bool(out_region) and _uses(out_region[-1].min, iter_var.var)
+            reads_innermost = [
+                _uses(read.region[-1].min, iter_var.var) for read in block.reads if read.region
+            ]
+            return {
+                "iter": str(iter_var.var.name),
+                "reduction": int(iter_var.iter_type) == 2,
+                "output_innermost": innermost,
+                "inputs_innermost": sum(reads_innermost),
+            }
+    return {}
+
+
+def _bindings(sch: Any, block_rv: Any) -> list[Any]:
+    import tvm
+
+    parent_realize = None
+
+    def find(stmt: Any) -> None:
+        nonlocal parent_realize
+        if parent_realize is not None:
+            return
+        if isinstance(stmt, tvm.s_tir.SBlockRealize) and stmt.block.same_as(sch.get(block_rv)):
+            parent_realize = stmt
+            return
+        from ..ir.naming import _children
+
+        for child in _children(stmt):
+            find(child)
+
+    find(sch.mod["main"].body)
+    return list(parent_realize.iter_values) if parent_realize is not None else []
+
+
+def _uses(expr: Any, var: Any) -> bool:
+    """Whether TIR expression ``expr`` mentions ``var`` (tvm 0.27 has no Python expr visitor)."""
+    if expr.same_as(var):
+        return True
+    children = [
+        getattr(expr, f, None)
+        for f in ("a", "b", "value", "condition", "true_value", "false_value")
+    ]
+    children += list(getattr(expr, "args", ()) or ())
+    return any(
+        child is not None and hasattr(child, "dtype") and _uses(child, var) for child in children
+    )
+
+
+def decision_facts(sch: Any, mod: Any) -> list[dict[str, Any]]:
+    """One dict per sampled decision of ``sch.trace`` (``d0, d1, ...`` in trace order).
+
+    Parameters
+    ----------
+    sch : tvm.s_tir.Schedule
+        A schedule with a MetaSchedule trace (a design-space sample or a state built on one).
+    mod : tvm.IRModule
+        The unscheduled workload (to read iterator kinds and output layout).
+    """
+    if sch.trace is None:
+        return []
+    trace = sch.trace
+    insts = list(trace.insts)
+    facts: list[dict[str, Any]] = []
+    for position, inst in enumerate(insts):
+        kind = inst.kind.name
+        if kind not in _SAMPLE_KINDS:
+            continue
+        name = f"d{len(facts)}"
+        value = _plain(trace.get_decision(inst))
+        if kind == "SamplePerfectTile":
+            fact: dict[str, Any] = {
+                "name": name,
+                "kind": "tile",
+                "value": value,
+                "extent": _product(value),
+                "n": int(inst.attrs[0]),
+                "max_innermost": int(inst.attrs[1]),
+            }
+            loops_inst = _producer(insts, inst.inputs[0])
+            if loops_inst is not None and loops_inst.kind.name == "GetLoops":
+                block_inst = _producer(insts, loops_inst.inputs[0])
+                index = next(
+                    i for i, o in enumerate(loops_inst.outputs) if o.same_as(inst.inputs[0])
+                )
+                if block_inst is not None and block_inst.kind.name == "GetSBlock":
+                    fact["block"] = str(block_inst.attrs[0])
+                    fact.update(_block_iter_info(mod, fact["block"], index))
+            fact.setdefault("reduction", False)
+            fact.setdefault("output_innermost", False)
+        elif kind == "SampleCategorical":
+            annotate = _consumer(insts, position, inst.outputs[0], "Annotate")
+            fact = {
+                "name": name,
+                "kind": "categorical",
+                "value": value,
+                "candidates": _plain(inst.attrs[0]),
+                "target": str(annotate.attrs[0]) if annotate is not None else "",
+            }
+        else:
+            getter = _producer(insts, inst.inputs[0])
+            fact = {
+                "name": name,
+                "kind": "compute_location",
+                "value": value,
+                "block": str(getter.attrs[0])
+                if getter is not None and getter.kind.name == "GetSBlock"
+                else "",
+            }
+        facts.append(fact)
+    return facts
+
+
+def _product(values: list[int]) -> int:
+    result = 1
+    for v in values:
+        result *= int(v)
+    return result
+
+
+def cpu_facts(cpu: Any) -> dict[str, Any]:
+    """The CPU numbers the policy needs, from a :class:`~tvm_llm_sched.hardware.CpuInfo`."""
+    return {
+        "lanes": cpu.fp32_lanes,
+        "cores": cpu.cores,
+        "simd_bits": cpu.simd_bits,
+        "l1d_kib": cpu.l1d_kib,
+        "l2_kib": cpu.l2_kib,
+        "l3_kib": cpu.l3_kib,
+    }

@@ -1,0 +1,295 @@
+"""Prompts for model proposers: the system prompt, the user prompt of a situation, the reply format.
+
+The system prompt teaches the step language (generated from
+:func:`tvm_llm_sched.steps.describe_language`, so it never drifts from the parser) and the reply
+format, Step-TP style::
+
+    <think>short reasoning</think><answer>{"steps": [{"step": "split(l1, [8, 16])",
+    "rationale": "one line"}, ...]}</answer>
+
+(in JSON mode: one bare object ``{"think": "...", "steps": [...]}``).
+
+The user prompt shows the situation for a reader, then carries it for a machine in a fenced block
+tagged ``situation``, so a policy server (``tvm-llm-sched serve-policy``) rebuilds the exact
+:class:`~tvm_llm_sched.proposers.base.Situation` with :func:`situation_from_messages`. To keep the
+prompt short, the workload, the hardware line, the IR and the menu appear once (their header lines
+and ``ir`` and ``menu`` blocks) and are left out of the JSON copy, which keeps them only when they
+would not survive verbatim.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .base import Outcome, Proposal, Rejection, Situation
+
+SITUATION_TAG = "situation"
+_FENCE = "```"
+_SHOWN_OUTCOMES = 8  # the readable history is a summary; the JSON copy holds all of it
+_SHOWN_REJECTIONS = 8
+_SITUATION_BLOCK = re.compile(r"```situation(?: k=(\d+))?\n(.*?)\n```", re.DOTALL)
+_IR_BLOCK = re.compile(r"```ir\n(.*?)\n```", re.DOTALL)
+_MENU_BLOCK = re.compile(r"```menu\n(.*?)\n?```", re.DOTALL)
+_HEADER = {"workload": "Workload", "hardware": "Hardware"}  # situation key -> header label
+
+_TASK = """\
+You tune a tensor program for a CPU, one atomic schedule step at a time. You see the program as \
+compact loop-nest IR (loops `name:extent`, sampled decisions d0, d1, ...), the steps applied so \
+far, a menu of legal steps and measured latencies. Propose the next steps that most reduce latency.
+
+Step language:
+{language}
+
+Rules: name only blocks, loops and decisions that appear in the IR (menu steps are known to \
+apply); split and set_tile factors must multiply to the extent; each proposed step is one \
+alternative applied to the current state (not a sequence); distinct steps, best first, at most \
+the number asked for."""
+
+_TAGGED_FORMAT = """\
+Reply in exactly this format and nothing else:
+<think>short reasoning</think><answer>{"steps": [{"step": "<one step in text form>", \
+"rationale": "<one line>"}]}</answer>"""
+
+_JSON_FORMAT = """\
+Reply with one JSON object and nothing else:
+{"think": "<short reasoning>", "steps": [{"step": "<one step in text form>", \
+"rationale": "<one line>"}]}"""
+
+
+@dataclasses.dataclass(frozen=True)
+class PromptRequest:
+    """What a prompt asks for: the situation and the most steps wanted."""
+
+    situation: Situation
+    k: int
+
+
+@functools.lru_cache(maxsize=2)
+def system_prompt(*, json_mode: bool = False) -> str:
+    """The system prompt: the task, the step language and the reply format.
+
+    Parameters
+    ----------
+    json_mode : bool
+        Ask for one bare JSON object (for endpoints called with
+        ``response_format={"type": "json_object"}``) instead of ``<think>``/``<answer>`` tags.
+
+    Examples
+    --------
+    >>> "split(loop, factors)" in system_prompt()
+    True
+    """
+    from ..steps import describe_language
+
+    # the table's column padding helps people, not models: "sig: doc" costs fewer tokens
+    language = re.sub(r"(?m)^(\w+\([^)\n]*\)) {2,}", r"\1: ", describe_language())
+    task = _TASK.format(language=language)
+    return f"{task}\n\n{_JSON_FORMAT if json_mode else _TAGGED_FORMAT}"
+
+
+def _plain(text: str) -> str:
+    """Readable text with backticks made harmless, so it can never open or close a block."""
+    return text.replace("`", "'")
+
+
+def _us(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.4g} us"
+
+
+def _outcome_line(outcome: Outcome) -> str:
+    steps = "; ".join(outcome.steps) or "(no steps)"
+    result = _us(outcome.latency_us) if outcome.error is None else f"failed: {outcome.error}"
+    return _plain(f"- {steps} -> {result}")
+
+
+def _fits_block(text: str) -> bool:
+    return _FENCE not in text
+
+
+def _fits_line(text: str) -> bool:
+    return "`" not in text and "\n" not in text and "\r" not in text and text.strip() == text
+
+
+def user_prompt(situation: Situation, *, k: int = 4) -> str:
+    """The user turn for ``situation``: readable sections, then its JSON in a fenced block.
+
+    Parameters
+    ----------
+    situation : Situation
+        What the model should look at.
+    k : int
+        The most steps to ask for (also written into the ``situation`` block's tag).
+
+    Returns
+    -------
+    str
+        The prompt; :func:`parse_prompt` inverts it.
+
+    Raises
+    ------
+    ValueError
+        ``k`` is not a positive int.
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be an int >= 1, got {k!r}")
+    data = situation.to_json()
+    lines = []
+    for key, label in _HEADER.items():
+        value = data[key]
+        if _fits_line(value):
+            del data[key]  # shown verbatim in the header line, read back from there
+        lines.append(f"{label}: {_plain(value)}")
+    if _fits_block(situation.ir):
+        del data["ir"]
+        lines += ["IR:", f"{_FENCE}ir", situation.ir, _FENCE]
+    else:
+        lines += ["IR: see the situation block"]
+    lines.append("Applied steps: " + _plain("; ".join(situation.state_steps) or "none"))
+    menu_ok = situation.menu and all(
+        s and "\n" not in s and _fits_block(s) and s.strip() == s for s in situation.menu
+    )
+    if menu_ok:
+        del data["menu"]
+        lines += ["Legal steps (suggested parameters):", f"{_FENCE}menu", *situation.menu, _FENCE]
+    lines.append(
+        f"Latency: best so far {_us(situation.best_latency_us)}, "
+        f"this state {_us(situation.state_latency_us)}"
+    )
+    if situation.recent:
+        lines.append("Recent results (newest last):")
+        lines += [_outcome_line(o) for o in situation.recent[-_SHOWN_OUTCOMES:]]
+    if situation.rejections:
+        lines.append("Recently rejected (newest last):")
+        shown = situation.rejections[-_SHOWN_REJECTIONS:]
+        lines += [_plain(f"- {r.step}: {r.reason}") for r in shown]
+    lines.append(f"Propose at most {k} steps for this state, best first.")
+    payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    lines += ["Machine-readable copy (ignore):", f"{_FENCE}{SITUATION_TAG} k={k}", payload, _FENCE]
+    return "\n".join(lines)
+
+
+def build_messages(situation: Situation, *, k: int = 4, json_mode: bool = False) -> list[dict]:
+    """The system and user messages asking for up to ``k`` steps for ``situation``."""
+    return [
+        {"role": "system", "content": system_prompt(json_mode=json_mode)},
+        {"role": "user", "content": user_prompt(situation, k=k)},
+    ]
+
+
+def repair_message(rejections: Sequence[Rejection], *, k: int = 4) -> str:
+    """The user turn after a reply with nothing usable: every reason, then the request again."""
+    # model text is echoed here: made harmless so it cannot pose as a situation block
+    reasons = [_plain(f"- {r.step}: {r.reason}") for r in rejections]
+    return "\n".join(
+        [
+            "None of your steps can be used:",
+            *(reasons or ["- the reply held no steps"]),
+            f"Propose at most {k} other steps for the same state, using only sites in the IR, "
+            "in the same reply format.",
+        ]
+    )
+
+
+def _content(message: Any) -> str:
+    if not isinstance(message, Mapping):
+        return ""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # OpenAI content parts: [{"type": "text", "text": ...}, ...]
+        parts = [p.get("text") for p in content if isinstance(p, Mapping)]
+        return "\n".join(p for p in parts if isinstance(p, str))
+    return ""
+
+
+def parse_prompt(messages: Sequence[Mapping[str, Any]]) -> PromptRequest:
+    """Rebuild the situation and ``k`` from messages built by :func:`build_messages`.
+
+    The last user message that holds a ``situation`` block is read (repair turns hold none).
+
+    Raises
+    ------
+    ValueError
+        No user message carries a ``situation`` block, or the block is not a valid situation.
+    """
+    for message in reversed(list(messages)):
+        if not isinstance(message, Mapping) or message.get("role") != "user":
+            continue
+        text = _content(message)
+        found = list(_SITUATION_BLOCK.finditer(text))
+        if found:
+            return _decode(text, found[-1])
+    raise ValueError(
+        "no situation in the messages: the last user message must hold a ```situation block "
+        "(see tvm_llm_sched.proposers.prompts.user_prompt)"
+    )
+
+
+def situation_from_messages(messages: Sequence[Mapping[str, Any]]) -> Situation:
+    """The :class:`Situation` a prompt from :func:`build_messages` was built from.
+
+    Raises
+    ------
+    ValueError
+        The messages carry no (valid) situation.
+    """
+    return parse_prompt(messages).situation
+
+
+def _decode(text: str, block: re.Match[str]) -> PromptRequest:
+    try:
+        data = json.loads(block.group(2))
+    except ValueError as exc:
+        raise ValueError(f"the situation block is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError("the situation block must hold a JSON object")
+    head = text[: block.start()]
+    for key, label in _HEADER.items():
+        if key not in data:
+            line = re.search(rf"(?m)^{label}: (.*)$", head)
+            if line is None:
+                raise ValueError(f"the situation leaves out its {key} but the prompt has no line")
+            data[key] = line.group(1)
+    if "ir" not in data:
+        ir = _IR_BLOCK.search(head)
+        if ir is None:
+            raise ValueError("the situation leaves out its IR but the prompt has no ```ir block")
+        data["ir"] = ir.group(1)
+    if "menu" not in data:
+        menu = _MENU_BLOCK.search(head)
+        if menu is None:
+            raise ValueError("the situation leaves out its menu but the prompt has no menu block")
+        data["menu"] = [line for line in menu.group(1).split("\n") if line]
+    try:
+        situation = Situation.from_json(data)
+    except (TypeError, KeyError, ValueError) as exc:
+        raise ValueError(f"the situation block is not a situation: {exc}") from None
+    return PromptRequest(situation=situation, k=int(block.group(1) or 4))
+
+
+def format_reply(proposal: Proposal, *, json_mode: bool = False) -> str:
+    """Render ``proposal`` in the reply format of :func:`system_prompt`.
+
+    Parameters
+    ----------
+    proposal : Proposal
+        Its steps (best first), rationales and reasoning are written; rejections are not.
+    json_mode : bool
+        One bare JSON object ``{"think": ..., "steps": [...]}`` instead of tags.
+
+    Examples
+    --------
+    >>> from tvm_llm_sched.proposers.base import RankedStep
+    >>> step = RankedStep(step="parallel(l1)", rationale="hi")
+    >>> print(format_reply(Proposal(steps=(step,), reasoning="spatial")))
+    <think>spatial</think><answer>{"steps": [{"step": "parallel(l1)", "rationale": "hi"}]}</answer>
+    """
+    steps = [{"step": s.step, "rationale": s.rationale} for s in proposal.steps]
+    if json_mode:
+        return json.dumps({"think": proposal.reasoning, "steps": steps})
+    return f"<think>{proposal.reasoning}</think><answer>{json.dumps({'steps': steps})}</answer>"
