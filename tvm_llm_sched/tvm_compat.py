@@ -1,0 +1,56 @@
+"""Workarounds for apache-tvm 0.27 behaviour that costs tuning time, applied in one place."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import sys
+from collections.abc import Iterator
+
+_tensor_intrin_loaded = False
+
+
+def _shallow_stack(context: int = 1) -> list[inspect.FrameInfo]:
+    """``inspect.stack`` that reads source context only for the three innermost frames.
+
+    TVMScript's ``T.prim_func`` calls ``inspect.stack()`` for every function it parses and only
+    looks at ``code_context`` of ``frames[2]``; the full version resolves the source of every
+    frame (scanning ``sys.modules``), which makes ``import tvm.s_tir.tensor_intrin`` take 30-40 s.
+    """
+    frame = sys._getframe(1)
+    frames = []
+    while frame is not None:
+        if len(frames) < 3:
+            info = inspect.getframeinfo(frame, context)
+            frames.append(inspect.FrameInfo(frame, *info, positions=info.positions))
+        else:  # even context=0 resolves the source file (a sys.modules scan): skip it
+            code = frame.f_code
+            frames.append(
+                inspect.FrameInfo(frame, code.co_filename, frame.f_lineno, code.co_name, None, None)
+            )
+        frame = frame.f_back
+    return frames
+
+
+@contextlib.contextmanager
+def _patched_stack() -> Iterator[None]:
+    original = inspect.stack
+    inspect.stack = _shallow_stack
+    try:
+        yield
+    finally:
+        inspect.stack = original
+
+
+def preload_tensor_intrin() -> None:
+    """Import ``tvm.s_tir.tensor_intrin`` quickly (MetaSchedule's TuneContext imports it).
+
+    Call before the first ``ms.TuneContext`` / ``ms.tune_tir`` of a process; later calls are free.
+    """
+    global _tensor_intrin_loaded
+    if _tensor_intrin_loaded or "tvm.s_tir.tensor_intrin" in sys.modules:
+        _tensor_intrin_loaded = True
+        return
+    with _patched_stack():
+        import tvm.s_tir.tensor_intrin  # noqa: F401
+    _tensor_intrin_loaded = True
