@@ -1,0 +1,59 @@
+"""Knobs of :class:`~tvm_llm_sched.search.LLMGuidedSearch` (all optional)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SearchConfig:
+    """Budgets and mix of one LLM-guided search.
+
+    Attributes
+    ----------
+    beam_width : int
+        Measured states (best first) the proposer expands each iteration.
+    branching : int
+        Steps asked for per expanded state; each starts a chain.
+    chain_depth : int
+        Atomic steps per chain (each one a proposer call on the chain's current state).
+    proposer_calls_per_iter : int
+        Hard cap on proposer calls in one iteration (model budgets live in the proposer).
+    seeds_per_space : int
+        Design-space samples that seed the search before anything is measured.
+    mutations_per_iter : int
+        Candidates made by MetaSchedule's mutators (weighted by LLMMutatorProbability).
+    random_per_iter : int
+        Fresh design-space samples offered to the ranking each iteration.
+    proposer_share : float
+        Fraction of each batch reserved for proposer candidates when there are enough of them.
+    eps_greedy : float
+        Fraction of each batch measured unranked (random samples), as in EvolutionarySearch.
+    frontier_size : int
+        Database top-k records kept as the frontier.
+    mutator_update_every : int
+        Iterations between mutator-probability updates by the proposer.
+    menu_limit : int
+        Legal-step menu size for proposers that read the menu.
+    """
+
+    beam_width: int = 3
+    branching: int = 3
+    chain_depth: int = 6
+    proposer_calls_per_iter: int = 40
+    seeds_per_space: int = 2
+    mutations_per_iter: int = 192
+    random_per_iter: int = 64
+    proposer_share: float = 0.5
+    eps_greedy: float = 0.05
+    frontier_size: int = 8
+    mutator_update_every: int = 2
+    menu_limit: int = 30
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value < 0:
+                raise ValueError(f"SearchConfig.{field.name} must be >= 0, got {value}")
+        if not 0.0 <= self.proposer_share <= 1.0 or not 0.0 <= self.eps_greedy <= 1.0:
+            raise ValueError("proposer_share and eps_greedy must be within [0, 1]")

@@ -1,0 +1,355 @@
+"""The search core behind :class:`~tvm_llm_sched.search.LLMGuidedSearch`, free of FFI ceremony.
+
+One :class:`SearchEngine` per tuning task turns the task's pieces (workload, design spaces,
+postprocessors, mutators, proposer) into candidate schedules:
+
+- :meth:`SearchEngine.sample`: fresh design-space samples (random decisions);
+- :meth:`SearchEngine.expand`: proposer chains: the proposer names an atomic step for a state, the
+  step is validated and applied (a rejection is logged with its reason and fed back to the
+  proposer's history), and the chain continues from the new state;
+- :meth:`SearchEngine.mutate`: MetaSchedule's own mutators, picked by
+  :class:`~tvm_llm_sched.search.LLMMutatorProbability`;
+- :meth:`SearchEngine.finalize`: postprocessing and dedup (structural hash in the native
+  :class:`~tvm_llm_sched.native.DedupSet`).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import logging
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import StepError
+from ..proposers.base import Outcome, Proposer, Rejection, Situation
+from .config import SearchConfig
+from .mutator_probability import LLMMutatorProbability
+
+logger = logging.getLogger("tvm_llm_sched.search")
+
+
+@dataclasses.dataclass
+class Candidate:
+    """A schedule on its way to measurement.
+
+    Attributes
+    ----------
+    pre : tvm.s_tir.Schedule
+        The schedule before postprocessing (its trace holds the sampled decisions).
+    origin : str
+        ``"proposer"``, ``"mutation"``, ``"random"`` or ``"seed"``.
+    steps : tuple[str, ...]
+        Proposer steps applied to the parent state (text form).
+    state : Any
+        The step-language :class:`~tvm_llm_sched.steps.State`, for proposer chains.
+    parent_latency_us : float | None
+        Measured latency of the parent state.
+    mutator : str | None
+        The mutator that made it (origin ``"mutation"``).
+    sch : tvm.s_tir.Schedule | None
+        The postprocessed schedule to measure (set by :meth:`SearchEngine.finalize`).
+    key : int
+        Structural hash of the postprocessed module.
+    """
+
+    pre: Any
+    origin: str
+    steps: tuple[str, ...] = ()
+    state: Any = None
+    parent_latency_us: float | None = None
+    mutator: str | None = None
+    sch: Any = None
+    key: int = 0
+
+
+@dataclasses.dataclass
+class Frontier:
+    """A measured state the search may build on."""
+
+    pre: Any
+    latency_us: float
+    state: Any = None
+
+
+class History:
+    """What the proposer is told about the past: best latency, recent outcomes and rejections."""
+
+    def __init__(self, size: int = 12):
+        self.best_latency_us: float | None = None
+        self.recent: collections.deque[Outcome] = collections.deque(maxlen=size)
+        self.rejections: collections.deque[Rejection] = collections.deque(maxlen=size)
+
+    def outcome(self, steps: tuple[str, ...], latency_us: float | None, error: str | None) -> None:
+        """Record a measured (or failed) proposer candidate."""
+        self.recent.append(Outcome(steps=steps, latency_us=latency_us, error=error))
+        if latency_us is not None and (
+            self.best_latency_us is None or latency_us < self.best_latency_us
+        ):
+            self.best_latency_us = latency_us
+
+    def reject(self, step: str, reason: str) -> None:
+        """Record a rejected step and log it."""
+        logger.info("rejected step %s: %s", step, reason)
+        self.rejections.append(Rejection(step=step, reason=reason))
+
+
+class SearchEngine:
+    """Candidate generation for one tuning task.
+
+    Parameters
+    ----------
+    mod : tvm.IRModule
+        The workload.
+    target : tvm.target.Target
+        The target (sizes the hardware facts).
+    design_spaces : Sequence[tvm.s_tir.Schedule]
+        The task's design spaces (their traces are replayed with fresh decisions).
+    postprocs : Sequence
+        The context's postprocessors.
+    mutators : dict[str, Mutator]
+        MetaSchedule mutators by class name.
+    mutator_probability : LLMMutatorProbability
+        Weights for picking a mutator.
+    proposer : Proposer
+        Where atomic steps come from.
+    config : SearchConfig
+        Budgets.
+    seed : int
+        Seed for sampling (schedule seeds are derived from it).
+    workload_name : str
+        Shown to the proposer.
+    """
+
+    def __init__(
+        self,
+        *,
+        mod: Any,
+        target: Any,
+        design_spaces: Sequence[Any],
+        postprocs: Sequence[Any],
+        mutators: dict[str, Any],
+        mutator_probability: LLMMutatorProbability,
+        proposer: Proposer,
+        config: SearchConfig,
+        seed: int,
+        workload_name: str = "main",
+    ):
+        from ..hardware import detect_cpu
+        from ..ir import hardware_summary
+        from ..native import DedupSet
+        from ..proposers.facts import cpu_facts
+
+        self.mod = mod
+        self.target = target
+        self.spaces = list(design_spaces)
+        self.postprocs = list(postprocs)
+        self.mutators = mutators
+        self.mutator_probability = mutator_probability
+        self.proposer = proposer
+        self.config = config
+        self.rng = random.Random(seed)
+        self.workload_name = workload_name
+        self.seen = DedupSet()
+        self.history = History()
+        cpu = detect_cpu(target)
+        self._cpu_facts = cpu_facts(cpu)
+        self._hardware = hardware_summary(target)
+
+    # -- schedules -------------------------------------------------------------------------------
+    def _seed(self) -> int:
+        return self.rng.randint(1, 2**31 - 1)
+
+    def replay(self, trace: Any) -> Any | None:
+        """Replay a trace (postprocessing removed) on a fresh schedule; None if it fails."""
+        import tvm
+
+        sch = tvm.s_tir.Schedule(self.mod, seed=self._seed(), debug_mask=0)
+        try:
+            trace.apply_to_schedule(sch, remove_postproc=True)
+        except Exception:  # an invalid mutation or an outdated record: not a candidate
+            return None
+        return sch
+
+    def sample(self, count: int, origin: str = "random") -> list[Candidate]:
+        """``count`` design-space samples with fresh random decisions."""
+        import tvm
+
+        out = []
+        for attempt in range(count * 4):
+            if len(out) >= count or not self.spaces:
+                break
+            space = self.spaces[attempt % len(self.spaces)]
+            pre = self.replay(tvm.s_tir.Trace(space.trace.insts, {}))
+            if pre is not None:
+                out.append(Candidate(pre=pre, origin=origin))
+        return out
+
+    def mutate(self, parents: Sequence[Frontier], count: int) -> list[Candidate]:
+        """``count`` children of ``parents`` (better ones more often) by MetaSchedule mutators."""
+        if not parents or not self.mutators:
+            return []
+        names = list(self.mutators)
+        weights = [self.mutator_probability.probabilities.get(n, 0.0) for n in names]
+        ranks = [1.0 / (i + 1) for i in range(len(parents))]
+        out = []
+        for _ in range(count * 2):
+            if len(out) >= count:
+                break
+            parent = self.rng.choices(parents, ranks)[0]
+            name = self.rng.choices(names, weights)[0]
+            try:
+                trace = self.mutators[name].apply(parent.pre.trace)
+            except Exception:  # a mutator that finds nothing to change raises or returns None
+                trace = None
+            pre = self.replay(trace) if trace is not None else None
+            if pre is not None:
+                out.append(
+                    Candidate(
+                        pre=pre,
+                        origin="mutation",
+                        mutator=name,
+                        parent_latency_us=parent.latency_us,
+                    )
+                )
+        return out
+
+    def finalize(self, candidates: Sequence[Candidate]) -> list[Candidate]:
+        """Postprocess, drop what was measured before, and dedup within the batch."""
+        import tvm_ffi
+
+        ready = []
+        batch: set[int] = set()
+        for cand in candidates:
+            sch = cand.pre.copy()
+            try:
+                ok = all(post.apply(sch) for post in self.postprocs)
+            except Exception:  # a postprocessor rejecting a schedule may raise instead of False
+                ok = False
+            if not ok:
+                continue
+            key = _signed64(tvm_ffi.structural_hash(sch.mod))
+            if key in batch or key in self.seen:
+                continue
+            batch.add(key)
+            cand.sch, cand.key = sch, key
+            ready.append(cand)
+        return ready
+
+    def mark_measured(self, candidates: Sequence[Candidate]) -> None:
+        """Remember chosen candidates so they are never measured twice (one native batch call)."""
+        import numpy as np
+
+        if candidates:
+            self.seen.insert_many(np.array([c.key for c in candidates], dtype=np.int64))
+
+    # -- proposer chains -------------------------------------------------------------------------
+    def situation(self, state: Any, latency_us: float | None) -> Situation:
+        """What the proposer sees for ``state``."""
+        from ..ir import render
+        from ..proposers.facts import decision_facts
+
+        menu: tuple[str, ...] = ()
+        if self.proposer.needs_menu:
+            from ..steps import legal_steps
+
+            menu = tuple(
+                s.to_text() for s in legal_steps(state, self.target, limit=self.config.menu_limit)
+            )
+        return Situation(
+            workload=self.workload_name,
+            ir=render(state.schedule),
+            hardware=self._hardware,
+            menu=menu,
+            facts={
+                "decisions": decision_facts(state.schedule, self.mod),
+                "cpu": self._cpu_facts,
+            },
+            state_steps=tuple(s.to_text() for s in state.steps),
+            state_latency_us=latency_us,
+            best_latency_us=self.history.best_latency_us,
+            recent=tuple(self.history.recent),
+            rejections=tuple(self.history.rejections),
+        )
+
+    def _validator(self, state: Any):
+        def validate(text: str) -> str | None:
+            try:
+                state.apply(text)
+            except StepError as exc:
+                return str(exc)
+            return None
+
+        return validate
+
+    def expand(self, starts: Sequence[Frontier]) -> list[Candidate]:
+        """Proposer chains from the best states; every intermediate state is a candidate.
+
+        Returns an empty list (and logs why) when the proposer fails, so the caller falls back to
+        mutation and sampling.
+        """
+        from ..steps import State
+
+        calls = 0
+        out: list[Candidate] = []
+        budget = self.config.proposer_calls_per_iter
+        for start in starts[: self.config.beam_width]:
+            if calls >= budget:
+                break
+            if start.state is None:
+                try:
+                    start.state = State.from_schedule(start.pre, self.mod)
+                except StepError as exc:
+                    logger.info("cannot build a step state from a frontier schedule: %s", exc)
+                    continue
+            proposal = self.proposer.propose(
+                self.situation(start.state, start.latency_us),
+                k=self.config.branching,
+                validate=self._validator(start.state),
+            )
+            calls += 1
+            for rejection in proposal.rejections:
+                self.history.reject(rejection.step, rejection.reason)
+            if proposal.error:
+                logger.warning("proposer %s failed: %s", self.proposer.name, proposal.error)
+                return out
+            for first in proposal.steps:
+                chain_calls = self._chain(start, first.step, out, budget - calls)
+                calls += chain_calls
+        return out
+
+    def _chain(self, start: Frontier, first: str, out: list[Candidate], budget: int) -> int:
+        """Follow one chain from ``start`` beginning with ``first``; return proposer calls used."""
+        state = start.state.apply(first)
+        steps = [first]
+        out.append(self._from_state(state, start, steps))
+        calls = 0
+        while len(steps) < self.config.chain_depth and calls < budget:
+            proposal = self.proposer.propose(
+                self.situation(state, None), k=1, validate=self._validator(state)
+            )
+            calls += 1
+            for rejection in proposal.rejections:
+                self.history.reject(rejection.step, rejection.reason)
+            if proposal.error or not proposal.steps:
+                break
+            state = state.apply(proposal.steps[0].step)
+            steps.append(proposal.steps[0].step)
+            out.append(self._from_state(state, start, steps))
+        return calls
+
+    @staticmethod
+    def _from_state(state: Any, start: Frontier, steps: list[str]) -> Candidate:
+        return Candidate(
+            pre=state.schedule,
+            origin="proposer",
+            steps=tuple(steps),
+            state=state,
+            parent_latency_us=start.latency_us,
+        )
+
+
+def _signed64(value: int) -> int:
+    value &= (1 << 64) - 1
+    return value - (1 << 64) if value >= 1 << 63 else value

@@ -1,0 +1,278 @@
+"""LLMGuidedSearch: a MetaSchedule search strategy steered by a proposer, one atomic step at a time.
+
+Drop-in for ``ms.tune_tir(..., strategy=LLMGuidedSearch())`` and
+``ms.relax_integration.tune_relax(..., strategy=LLMGuidedSearch())``. TVM's builder, runner,
+database and cost model stay in charge of measuring; this class only decides what to measure.
+
+Each iteration (beam search over measured states, documented in the README):
+
+1. the frontier is the database's best measured schedules for the task (design-space samples
+   before anything is measured);
+2. the proposer (an LLM endpoint or the embedded expert policy) expands the best few frontier
+   states with chains of atomic steps, each validated by replaying it through ``s_tir.Schedule``;
+   rejections are logged with their reason and shown to the proposer next time;
+3. MetaSchedule's own mutators, weighted by :class:`LLMMutatorProbability`, evolve the frontier,
+   and fresh design-space samples keep exploring;
+4. every candidate is postprocessed, deduplicated (native hash set over structural hashes), and
+   ranked by the task's cost model once it has seen measurements; a share of each batch is kept for
+   proposer candidates and an epsilon for unranked random samples;
+5. runner results (and build/run failures with their messages) flow back into the proposer's
+   history and the mutator statistics.
+
+If the proposer fails or runs out of budget, the iteration continues with mutation and sampling
+only (evolutionary behaviour) and the log says so once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from tvm.ir.utils import derived_object
+from tvm.s_tir.meta_schedule.search_strategy import MeasureCandidate, PySearchStrategy
+
+from ..proposers.base import Proposer
+from ..tvm_compat import preload_tensor_intrin
+from .config import SearchConfig
+from .engine import Candidate, Frontier, SearchEngine
+from .mutator_probability import LLMMutatorProbability
+
+logger = logging.getLogger("tvm_llm_sched.search")
+
+
+def _resolve_proposer(proposer: Proposer | str | None) -> Proposer:
+    from ..proposers import create, default_proposer
+
+    if proposer is None:
+        return default_proposer()
+    if isinstance(proposer, str):
+        return create(proposer)
+    return proposer
+
+
+def _latency_us(result: Any) -> float | None:
+    """Mean latency of a RunnerResult or TuningRecord in us; None for failures."""
+    secs = [float(s) for s in (result.run_secs or [])]
+    failed = getattr(result, "error_msg", None)  # TuningRecords carry no error message
+    if failed or not secs or any(math.isinf(s) or s <= 0 or s >= 1e9 for s in secs):
+        return None
+    return 1e6 * sum(secs) / len(secs)
+
+
+@derived_object
+class LLMGuidedSearch(PySearchStrategy):
+    """Proposer-guided beam search over MetaSchedule design spaces.
+
+    Parameters
+    ----------
+    proposer : Proposer | str | None
+        A proposer, a kind for :func:`tvm_llm_sched.proposers.create` (``"expert"``,
+        ``"openai"``), or ``None`` for the configured endpoint if ``TVM_LLM_SCHED_BASE_URL`` is set,
+        else the embedded expert policy.
+    config : SearchConfig | None
+        Budgets and mix; the defaults suit 64-trial runs.
+    seed : int | None
+        Seed for sampling; defaults to the tuning context's random state.
+
+    Examples
+    --------
+    >>> from tvm.s_tir import meta_schedule as ms
+    >>> from tvm_llm_sched.search import LLMGuidedSearch
+    >>> db = ms.tune_tir(mod, target, "work", max_trials_global=64,
+    ...                  strategy=LLMGuidedSearch())  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        proposer: Proposer | str | None = None,
+        *,
+        config: SearchConfig | None = None,
+        seed: int | None = None,
+    ):
+        self._proposer_spec = proposer
+        self.config = config or SearchConfig()
+        self.seed = seed
+        self.context: Any = None
+        self.proposer: Proposer | None = None
+        self.engine: SearchEngine | None = None
+        self._pending: list[Candidate] = []
+        self._fallback_logged = False
+        # ms.tune_tir builds its TuneContext after this constructor runs: make that import fast.
+        preload_tensor_intrin()
+
+    # -- MetaSchedule lifecycle ------------------------------------------------------------------
+    def _initialize_with_tune_context(self, context: Any) -> None:
+        self.context = context
+        if self.proposer is None:
+            self.proposer = _resolve_proposer(self._proposer_spec)
+
+    def pre_tuning(
+        self,
+        max_trials: int,
+        num_trials_per_iter: int,
+        design_spaces: list[Any],
+        database: Any = None,
+        cost_model: Any = None,
+    ) -> None:
+        ctx = self.context
+        if ctx is None:
+            raise RuntimeError("LLMGuidedSearch was not initialized with a TuneContext")
+        self.max_trials = int(max_trials)
+        self.num_trials_per_iter = int(num_trials_per_iter)
+        self.database = database
+        self.cost_model = cost_model
+        self.trials_sent = 0
+        self.trials_measured = 0
+        self.iteration = 0
+        mutator_probs = ctx.space_generator.mutator_probs
+        mutators = {type(m).__name__: m for m in mutator_probs}
+        self.mutator_probability = LLMMutatorProbability.for_context(
+            ctx, advisor=self.proposer.mutator_weights
+        )
+        seed = self.seed if self.seed is not None else int(ctx.rand_state)
+        self.engine = SearchEngine(
+            mod=ctx.mod,
+            target=ctx.target,
+            design_spaces=design_spaces,
+            postprocs=ctx.space_generator.postprocs,
+            mutators=mutators,
+            mutator_probability=self.mutator_probability,
+            proposer=self.proposer,
+            config=self.config,
+            seed=seed if seed > 0 else 1,
+            workload_name=str(ctx.task_name or "main"),
+        )
+        self.workload = database.commit_workload(ctx.mod) if database is not None else None
+        self._remember_database()
+
+    def post_tuning(self) -> None:
+        if self.engine is not None:
+            best = self.engine.history.best_latency_us
+            logger.info(
+                "LLMGuidedSearch done: %d trials, best proposer candidate %s us",
+                self.trials_measured,
+                f"{best:.1f}" if best is not None else "n/a",
+            )
+        self._pending = []
+
+    def generate_measure_candidates(self) -> list[MeasureCandidate] | None:
+        engine = self.engine
+        if engine is None or self.trials_sent >= self.max_trials:
+            return None
+        count = min(self.num_trials_per_iter, self.max_trials - self.trials_sent)
+        try:
+            chosen = self._choose(count)
+        except Exception:  # a bug here must not end the user's tuning run: sample instead
+            logger.exception("LLMGuidedSearch failed to choose candidates; sampling this batch")
+            chosen = engine.finalize(engine.sample(count))
+        if not chosen:
+            return None
+        engine.mark_measured(chosen)
+        self._pending = chosen
+        self.trials_sent += len(chosen)
+        self.iteration += 1
+        return [MeasureCandidate(c.sch, _args_info(c.sch)) for c in chosen]
+
+    def notify_runner_results(self, measure_candidates: list[Any], results: list[Any]) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        for cand, result in zip(self._pending, results, strict=False):
+            latency = _latency_us(result)
+            error = str(result.error_msg) if result.error_msg else None
+            if cand.origin == "proposer":
+                engine.history.outcome(cand.steps, latency, error)
+            if cand.mutator is not None and cand.parent_latency_us is not None:
+                improved = latency is not None and latency < cand.parent_latency_us
+                self.mutator_probability.record(cand.mutator, improved=improved)
+        self.trials_measured += len(results)
+        self._pending = []
+        if (
+            self.config.mutator_update_every
+            and self.iteration % self.config.mutator_update_every == 0
+        ):
+            self.mutator_probability.update()
+
+    def clone(self) -> LLMGuidedSearch:
+        # The proposer is shared: expert policies are stateless and HTTP clients are thread-safe.
+        clone = LLMGuidedSearch(
+            self.proposer or self._proposer_spec, config=self.config, seed=self.seed
+        )
+        return clone
+
+    # -- the iteration ---------------------------------------------------------------------------
+    def _frontier(self) -> list[Frontier]:
+        """The best measured schedules of this task, replayed without postprocessing."""
+        if self.database is None or self.workload is None:
+            return []
+        out = []
+        for record in self.database.get_top_k(self.workload, self.config.frontier_size):
+            latency = _latency_us(record)
+            pre = self.engine.replay(record.trace) if latency is not None else None
+            if pre is not None:
+                out.append(Frontier(pre=pre, latency_us=latency))
+        return out
+
+    def _remember_database(self) -> None:
+        """Resume: never re-measure what the database already holds for this task."""
+        frontier = self._frontier()
+        if frontier:
+            known = self.engine.finalize([Candidate(pre=f.pre, origin="seed") for f in frontier])
+            self.engine.mark_measured(known)
+            logger.info("resuming from %d measured records", len(frontier))
+
+    def _choose(self, count: int) -> list[Candidate]:
+        engine = self.engine
+        cfg = self.config
+        frontier = self._frontier()
+        starts = frontier or [
+            Frontier(pre=c.pre, latency_us=None)
+            for c in engine.sample(cfg.seeds_per_space * max(1, len(engine.spaces)), "seed")
+        ]
+        proposed = engine.finalize(self._expand(starts))
+        mutated = engine.finalize(engine.mutate(frontier, cfg.mutations_per_iter))
+        explore = engine.finalize(engine.sample(cfg.random_per_iter))
+        n_eps = min(len(explore), max(1, round(cfg.eps_greedy * count))) if count > 1 else 0
+        n_prop = min(len(proposed), max(0, math.ceil(cfg.proposer_share * count)))
+        trained = self.trials_measured > 0 and self.cost_model is not None
+        if trained:
+            proposed = self._ranked(proposed)
+        chosen = proposed[:n_prop]
+        rest = [c for c in proposed[n_prop:] + mutated + explore[n_eps:]]
+        rest = self._ranked(rest) if trained else rest
+        chosen += rest[: max(0, count - n_eps - len(chosen))]
+        chosen += explore[:n_eps]
+        if len(chosen) < count:  # everything deduped away: keep exploring
+            extra = engine.finalize(engine.sample(4 * count))
+            keys = {c.key for c in chosen}
+            chosen += [c for c in extra if c.key not in keys][: count - len(chosen)]
+        return chosen[:count]
+
+    def _expand(self, starts: list[Frontier]) -> list[Candidate]:
+        try:
+            return self.engine.expand(starts)
+        except Exception as exc:  # a proposer is user code; tuning must go on
+            if not self._fallback_logged:
+                logger.warning(
+                    "proposer %s failed (%s); continuing with evolutionary search only",
+                    self.proposer.name,
+                    exc,
+                )
+                self._fallback_logged = True
+            return []
+
+    def _ranked(self, candidates: list[Candidate]) -> list[Candidate]:
+        if not candidates:
+            return []
+        scores = self.cost_model.predict(
+            self.context, [MeasureCandidate(c.sch, _args_info(c.sch)) for c in candidates]
+        )
+        order = sorted(range(len(candidates)), key=lambda i: -float(scores[i]))
+        return [candidates[i] for i in order]
+
+
+def _args_info(sch: Any) -> Any:
+    from tvm.s_tir.meta_schedule.arg_info import ArgInfo
+
+    return ArgInfo.from_entry_func(sch.mod, remove_preproc=True)
