@@ -24,8 +24,13 @@ def main(trials: int = 8) -> None:
     with tempfile.TemporaryDirectory() as work_dir:
         start = time.perf_counter()
         database = ms.tune_tir(
-            workload.mod, target, work_dir, max_trials_global=trials,
-            num_trials_per_iter=trials, strategy="replay-trace", seed=0,
+            workload.mod,
+            target,
+            work_dir,
+            max_trials_global=trials,
+            num_trials_per_iter=trials,
+            strategy="replay-trace",
+            seed=0,
         )
         sch = ms.tir_integration.compile_tir(database, workload.mod, target)
         wall = time.perf_counter() - start

@@ -10,13 +10,13 @@ Every error this package raises on purpose derives from :class:`TvmLlmSchedError
     │   │   ├── EndpointTransportError     connection refused / reset, DNS, protocol error
     │   │   ├── EndpointTimeoutError       connect / read / write / pool timeout
     │   │   └── EndpointStatusError        non-2xx HTTP status (``status_code``, ``retry_after``)
-    │   ├── ReplyParseError                the reply has no parsable answer (empty, truncated, bad JSON)
+    │   ├── ReplyParseError                no parsable answer (empty, truncated, bad JSON)
     │   ├── BudgetExhaustedError           max calls or max tokens reached
     │   └── ReplayMissError                a replay was asked for a request that was never recorded
     ├── StepError                          an atomic transformation cannot be applied
-    │   ├── StepSyntaxError                the step text / JSON does not parse
+    │   ├── StepSyntaxError                unparsable text / JSON, unknown kind, wrong arity
     │   ├── UnknownSiteError               the named block, loop or decision does not exist
-    │   └── IllegalStepError               wrong arity / parameters, or the schedule refused it
+    │   └── IllegalStepError               illegal parameters, or the schedule refused it
     ├── VerificationError                  a built schedule disagrees with the reference
     └── DatasetError                       a tuning database or dataset file is unusable
         └── DatabaseRecordError            one broken line / record (``path``, ``line``)

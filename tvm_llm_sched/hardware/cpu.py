@@ -57,7 +57,8 @@ class CpuInfo:
         """The peak computation spelled out, for reports."""
         return (
             f"{self.fp32_lanes} fp32 lanes x {2 if self.fma else 1} (FMA) x {self.fma_units} units"
-            f" x {self.cores} cores x {self.clock_ghz:.2f} GHz = {self.peak_fp32_gflops:.1f} GFLOP/s"
+            f" x {self.cores} cores x {self.clock_ghz:.2f} GHz"
+            f" = {self.peak_fp32_gflops:.1f} GFLOP/s"
         )
 
     def summary(self) -> str:
@@ -73,7 +74,10 @@ def _cache_kib(level: int, kind: str) -> int:
     root = Path("/sys/devices/system/cpu/cpu0/cache")
     for index in sorted(root.glob("index*")):
         try:
-            if int((index / "level").read_text()) == level and (index / "type").read_text().strip() in kind:
+            if (
+                int((index / "level").read_text()) == level
+                and (index / "type").read_text().strip() in kind
+            ):
                 size = (index / "size").read_text().strip()
                 number = int(re.sub(r"\D", "", size))
                 return number * 1024 if size.endswith("M") else number

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import TargetError
 
+
 def _physical_cores() -> int:
     try:
         import psutil
@@ -57,7 +58,9 @@ def _parse_cli_string(text: str) -> dict[str, Any]:
     """Turn ``"llvm -mcpu=x -num-cores 2"`` (the pre-0.24 CLI form TVM now rejects) into a dict."""
     tokens = shlex.split(text)
     if not tokens or tokens[0].startswith("-"):
-        raise TargetError(f"invalid target {text!r}: it must start with a target kind such as 'llvm'")
+        raise TargetError(
+            f"invalid target {text!r}: it must start with a target kind such as 'llvm'"
+        )
     spec: dict[str, Any] = {"kind": tokens[0]}
     index = 1
     while index < len(tokens):
@@ -116,7 +119,9 @@ def resolve_target(target: Any = None):
     if isinstance(target, dict):
         return _make_target(dict(target))
     if not isinstance(target, str):
-        raise TargetError(f"a target must be a str, dict or tvm.target.Target, not {type(target).__name__}")
+        raise TargetError(
+            f"a target must be a str, dict or tvm.target.Target, not {type(target).__name__}"
+        )
     text = target.strip()
     if text.startswith("{"):
         try:

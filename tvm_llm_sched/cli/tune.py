@@ -1,0 +1,53 @@
+"""``tvm-llm-sched tune``: tune a workload and print a verified summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from .app import app
+
+
+@app.command()
+def tune(
+    workload: str = typer.Option(..., "--workload", "-w", help='"GMM:1" or a TVMScript file.'),
+    trials: int = typer.Option(64, "--trials", "-n", min=1, help="Trials to measure."),
+    strategy: str = typer.Option(
+        "llm", "--strategy", "-s", help="llm | evolutionary | replay-trace | replay-func"
+    ),
+    target: str = typer.Option(None, "--target", help="Target; default: host CPU with mcpu."),
+    work_dir: Path = typer.Option(
+        None, "--work-dir", help="Default: work_dirs/<workload>-<strategy>."
+    ),
+    per_iter: int = typer.Option(16, "--num-trials-per-iter", min=1),
+    seed: int = typer.Option(None, "--seed"),
+    proposer: str = typer.Option(
+        None, "--proposer", help="expert | openai (default: endpoint if configured, else expert)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Tune WORKLOAD; print best latency, GFLOP/s, speedup and where the records are."""
+    from ..errors import TvmLlmSchedError
+    from ..tune import tune_workload
+
+    try:
+        result = tune_workload(
+            workload,
+            trials=trials,
+            strategy=strategy,
+            target=target,
+            work_dir=work_dir,
+            num_trials_per_iter=per_iter,
+            seed=seed,
+            proposer=proposer,
+        )
+    except (TvmLlmSchedError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if as_json:
+        fields = {k: v for k, v in vars(result).items() if k != "schedule"}
+        typer.echo(json.dumps({**fields, "speedup": result.speedup}, indent=2))
+    else:
+        typer.echo(result.summary())

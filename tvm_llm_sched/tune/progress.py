@@ -1,0 +1,40 @@
+"""A MetaSchedule measure callback that drives a progress bar: trials done and best latency."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tvm.ir.utils import derived_object
+from tvm.s_tir.meta_schedule.measure_callback import PyMeasureCallback
+
+
+@derived_object
+class ProgressCallback(PyMeasureCallback):
+    """Advance a ``tqdm`` bar after every measured batch and show the best latency so far.
+
+    Parameters
+    ----------
+    bar : tqdm.tqdm
+        The bar to advance (its ``total`` is the trial budget).
+    """
+
+    def __init__(self, bar: Any):
+        self.bar = bar
+        self.best_us = math.inf
+
+    def apply(
+        self,
+        task_scheduler: Any,
+        task_id: int,
+        measure_candidates: list[Any],
+        builder_results: list[Any],
+        runner_results: list[Any],
+    ) -> None:
+        for result in runner_results:
+            secs = [float(s) for s in (result.run_secs or [])]
+            if not result.error_msg and secs:
+                self.best_us = min(self.best_us, 1e6 * sum(secs) / len(secs))
+        self.bar.update(len(runner_results))
+        if math.isfinite(self.best_us):
+            self.bar.set_postfix_str(f"best={self.best_us:.1f}us")
