@@ -119,27 +119,44 @@ def make_strategy(name: str, *, proposer: Any = None, seed: int | None = None) -
 
 
 def best_verified(
-    database: Any, workload: Any, target: Any, *, top_k: int = 8
+    database: Any, workload: Any, target: Any, *, top_k: int = 8, check: Any = None
 ) -> tuple[Any, float, Any, int]:
     """The fastest record of ``workload`` whose schedule verifies numerically.
 
-    Returns ``(record, latency_us, report, wrong)`` where ``wrong`` counts faster records that
-    computed a wrong result (each logged as an error).
+    Parameters
+    ----------
+    database : ms.database.Database
+        Where the records are.
+    workload : Workload
+        The workload (its unscheduled module is the reference).
+    target : tvm.target.Target
+        Target to build both for.
+    top_k : int
+        How many of the fastest records to try.
+    check : Callable[[tvm.s_tir.Schedule], VerifyReport] | None
+        The checker; defaults to :class:`~tvm_llm_sched.verify.Verifier` with two seeds.
+
+    Returns
+    -------
+    tuple
+        ``(record, latency_us, report, wrong)``; ``wrong`` counts faster records that computed a
+        wrong result (each logged as an error and skipped).
 
     Raises
     ------
     VerificationError
         If no record among the ``top_k`` best verifies.
     """
-    from ..verify import Verifier
+    if check is None:
+        from ..verify import Verifier
 
-    verifier = Verifier(workload.mod, target, seeds=(0, 1))
+        check = Verifier(workload.mod, target, seeds=(0, 1)).check
     committed = database.commit_workload(workload.mod)
     wrong = 0
     for record in database.get_top_k(committed, top_k):
         secs = [float(s) for s in record.run_secs]
         sch = record.as_measure_candidate().sch
-        report = verifier.check(sch)
+        report = check(sch)
         if report.ok:
             return record, 1e6 * sum(secs) / len(secs), report, wrong
         wrong += 1

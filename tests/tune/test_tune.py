@@ -1,0 +1,126 @@
+"""``tune_workload`` and ``tvm-llm-sched tune`` on real TVM (tiny budgets)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from tvm.s_tir import meta_schedule as ms
+from typer.testing import CliRunner
+
+from tvm_llm_sched.cli import app
+from tvm_llm_sched.errors import VerificationError
+from tvm_llm_sched.hardware import host_target
+from tvm_llm_sched.tune import best_verified, make_strategy, tune_workload
+from tvm_llm_sched.verify import VerifyReport
+from tvm_llm_sched.workloads import load_workload
+
+pytestmark = pytest.mark.tuning
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    work_dir = tmp_path_factory.mktemp("gmm0")
+    result = tune_workload(
+        "GMM:0", trials=8, num_trials_per_iter=8, work_dir=work_dir, seed=3, progress=False
+    )
+    return result, work_dir
+
+
+def test_tune_workload_returns_a_verified_summary(tuned):
+    result, work_dir = tuned
+    assert result.workload == "GMM:0" and result.strategy == "llm"
+    assert result.trials == 8
+    assert 0 < result.best_latency_us < result.unscheduled_latency_us
+    assert result.speedup > 1 and result.gflops > 0
+    assert result.max_abs_err < 1e-3 and result.rejected_as_wrong == 0
+    text = result.summary()
+    assert "best latency" in text and "speedup" in text and str(work_dir) in text
+
+
+def test_tvm_alone_compiles_the_best_schedule_from_the_work_dir(tuned):
+    _, work_dir = tuned
+    workload = load_workload("GMM:0")
+    database = ms.database.JSONDatabase(work_dir=str(work_dir))
+    sch = ms.tir_integration.compile_tir(database, workload.mod, host_target())
+    assert sch is not None and sch.trace is not None
+
+
+def test_wrong_fastest_schedule_is_never_returned(tuned, caplog):
+    _, work_dir = tuned
+    workload = load_workload("GMM:0")
+    database = ms.database.JSONDatabase(work_dir=str(work_dir))
+    calls = []
+
+    def check(sch):
+        calls.append(sch)
+        ok = len(calls) > 1  # pretend the fastest schedule computes garbage
+        return VerifyReport(
+            ok=ok,
+            max_abs_err=0.0 if ok else 3.0,
+            max_rel_err=0.0,
+            seeds=(0,),
+            message="ok" if ok else "max abs error 3.0",
+        )
+
+    with caplog.at_level(logging.ERROR, logger="tvm_llm_sched.tune"):
+        record, latency_us, report, wrong = best_verified(
+            database, workload, host_target(), check=check
+        )
+    top = database.get_top_k(database.commit_workload(workload.mod), 2)
+    assert wrong == 1 and report.ok
+    assert str(record.trace) == str(top[1].trace)
+    assert "WRONG RESULT" in caplog.text
+
+
+def test_no_verified_schedule_raises(tuned):
+    _, work_dir = tuned
+    database = ms.database.JSONDatabase(work_dir=str(work_dir))
+
+    def never(sch):
+        return VerifyReport(ok=False, max_abs_err=1.0, max_rel_err=1.0, seeds=(0,), message="bad")
+
+    with pytest.raises(VerificationError, match="verified"):
+        best_verified(database, load_workload("GMM:0"), host_target(), top_k=2, check=never)
+
+
+def test_cli_tune_json_and_resume(tmp_path):
+    runner = CliRunner()
+    args = [
+        "tune",
+        "-w",
+        "GMM:0",
+        "-n",
+        "4",
+        "--num-trials-per-iter",
+        "4",
+        "--work-dir",
+        str(tmp_path),
+        "--seed",
+        "1",
+        "--json",
+    ]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.output[first.output.index("{") :])
+    assert summary["trials"] == 4 and summary["speedup"] > 1
+    second = runner.invoke(app, args)  # same work dir: resumes, adds 4 new trials
+    assert second.exit_code == 0, second.output
+    assert json.loads(second.output[second.output.index("{") :])["trials"] == 8
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [(["-w", "NOPE:0"], "unknown workload"), (["-w", "GMM:0", "-s", "magic"], "unknown strategy")],
+)
+def test_cli_tune_bad_input_exits_2(args, message, tmp_path):
+    result = CliRunner().invoke(app, ["tune", *args, "--work-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_make_strategy():
+    assert make_strategy("evolutionary") == "evolutionary"
+    with pytest.raises(ValueError, match="unknown strategy"):
+        make_strategy("magic")
