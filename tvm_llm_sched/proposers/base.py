@@ -184,6 +184,10 @@ class Proposer(abc.ABC):
     name: str = "proposer"
     #: Whether situations for this proposer must carry the legal-step menu (costly to build).
     needs_menu: bool = True
+    #: Whether the proposer computes on this machine's CPU. Remote proposers (model endpoints)
+    #: are queried while candidates are measured; local ones are not, so they cannot disturb the
+    #: timings.
+    local: bool = False
 
     @abc.abstractmethod
     def propose(

@@ -163,6 +163,7 @@ class ExpertPolicy(Proposer):
     name = "expert"
     # Compute-location options come from the facts; the costly legal-step menu is not needed.
     needs_menu = False
+    local = True
 
     def __init__(self, *, config: ExpertConfig | None = None):
         self.config = config or ExpertConfig()

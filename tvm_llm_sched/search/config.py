@@ -57,3 +57,11 @@ class SearchConfig:
                 raise ValueError(f"SearchConfig.{field.name} must be >= 0, got {value}")
         if not 0.0 <= self.proposer_share <= 1.0 or not 0.0 <= self.eps_greedy <= 1.0:
             raise ValueError("proposer_share and eps_greedy must be within [0, 1]")
+
+    @classmethod
+    def for_proposer(cls, proposer: object) -> SearchConfig:
+        """Defaults for a proposer: a lean call budget for remote models (each call costs
+        seconds and tokens), the full budget for the local expert policy (milliseconds)."""
+        if getattr(proposer, "local", False):
+            return cls()
+        return cls(beam_width=2, branching=2, chain_depth=3, proposer_calls_per_iter=8)

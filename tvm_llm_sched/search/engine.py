@@ -153,6 +153,7 @@ class SearchEngine:
         self.workload_name = workload_name
         self.seen = DedupSet()
         self.history = History()
+        self._warned = False
         cpu = detect_cpu(target)
         self._cpu_facts = cpu_facts(cpu)
         self._hardware = hardware_summary(target)
@@ -312,7 +313,14 @@ class SearchEngine:
             for rejection in proposal.rejections:
                 self.history.reject(rejection.step, rejection.reason)
             if proposal.error:
-                logger.warning("proposer %s failed: %s", self.proposer.name, proposal.error)
+                # Warn once per run; later failures are routine fallback, logged at INFO.
+                log = logger.info if self._warned else logger.warning
+                log(
+                    "proposer %s failed (%s); this iteration uses mutation and sampling only",
+                    self.proposer.name,
+                    proposal.error,
+                )
+                self._warned = True
                 return out
             for first in proposal.steps:
                 chain_calls = self._chain(start, first.step, out, budget - calls)

@@ -25,6 +25,7 @@ only (evolutionary behaviour) and the log says so once.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import math
 from typing import Any
@@ -71,7 +72,8 @@ class LLMGuidedSearch(PySearchStrategy):
         ``"openai"``), or ``None`` for the configured endpoint if ``TVM_LLM_SCHED_BASE_URL`` is set,
         else the embedded expert policy.
     config : SearchConfig | None
-        Budgets and mix; the defaults suit 64-trial runs.
+        Budgets and mix; default :meth:`SearchConfig.for_proposer` (lean call budget for a
+        remote model, full for the local expert policy).
     seed : int | None
         Seed for sampling; defaults to the tuning context's random state.
 
@@ -91,6 +93,7 @@ class LLMGuidedSearch(PySearchStrategy):
         seed: int | None = None,
     ):
         self._proposer_spec = proposer
+        self._config = config
         self.config = config or SearchConfig()
         self.seed = seed
         self.context: Any = None
@@ -98,6 +101,8 @@ class LLMGuidedSearch(PySearchStrategy):
         self.engine: SearchEngine | None = None
         self._pending: list[Candidate] = []
         self._fallback_logged = False
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._speculative: concurrent.futures.Future | None = None
         # ms.tune_tir builds its TuneContext after this constructor runs: make that import fast.
         preload_tensor_intrin()
 
@@ -106,6 +111,7 @@ class LLMGuidedSearch(PySearchStrategy):
         self.context = context
         if self.proposer is None:
             self.proposer = _resolve_proposer(self._proposer_spec)
+            self.config = self._config or SearchConfig.for_proposer(self.proposer)
 
     def pre_tuning(
         self,
@@ -147,6 +153,9 @@ class LLMGuidedSearch(PySearchStrategy):
         self._remember_database()
 
     def post_tuning(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor, self._speculative = None, None
         if self.engine is not None:
             best = self.engine.history.best_latency_us
             logger.info(
@@ -172,6 +181,7 @@ class LLMGuidedSearch(PySearchStrategy):
         self._pending = chosen
         self.trials_sent += len(chosen)
         self.iteration += 1
+        self._speculate()
         return [MeasureCandidate(c.sch, _args_info(c.sch)) for c in chosen]
 
     def notify_runner_results(self, measure_candidates: list[Any], results: list[Any]) -> None:
@@ -196,10 +206,9 @@ class LLMGuidedSearch(PySearchStrategy):
 
     def clone(self) -> LLMGuidedSearch:
         # The proposer is shared: expert policies are stateless and HTTP clients are thread-safe.
-        clone = LLMGuidedSearch(
-            self.proposer or self._proposer_spec, config=self.config, seed=self.seed
+        return LLMGuidedSearch(
+            self.proposer or self._proposer_spec, config=self._config, seed=self.seed
         )
-        return clone
 
     # -- the iteration ---------------------------------------------------------------------------
     def _frontier(self) -> list[Frontier]:
@@ -249,7 +258,27 @@ class LLMGuidedSearch(PySearchStrategy):
             chosen += [c for c in extra if c.key not in keys][: count - len(chosen)]
         return chosen[:count]
 
+    def _speculate(self) -> None:
+        """Ask a remote proposer about the current frontier while this batch is measured."""
+        if self.proposer.local or self.trials_sent >= self.max_trials:
+            return
+        frontier = self._frontier()
+        if not frontier:
+            return
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="tvm_llm_sched-proposer"
+            )
+        self._speculative = self._executor.submit(self._expand_now, frontier)
+
     def _expand(self, starts: list[Frontier]) -> list[Candidate]:
+        speculative, self._speculative = self._speculative, None
+        if speculative is not None:
+            # Proposals made while the previous batch was measured (model latency hidden).
+            return speculative.result()
+        return self._expand_now(starts)
+
+    def _expand_now(self, starts: list[Frontier]) -> list[Candidate]:
         try:
             return self.engine.expand(starts)
         except Exception as exc:  # a proposer is user code; tuning must go on
