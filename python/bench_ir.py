@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import platform
-import re
 import statistics
 import sys
 import time
@@ -30,11 +29,10 @@ import tvm
 
 from tvm_llm_sched.bench.report import write_section
 from tvm_llm_sched.hardware import host_target
-from tvm_llm_sched.ir import render
+from tvm_llm_sched.ir import render, token_proxy
 from tvm_llm_sched.workloads import load_workload, standard_workload_names
 
 SECTION = "## Step-level IR size"
-TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,8 +60,8 @@ def measure(name: str, state) -> Sample:
         name=name,
         ir_chars=len(text),
         script_chars=len(script),
-        ir_tokens=len(TOKEN.findall(text)),
-        script_tokens=len(TOKEN.findall(script)),
+        ir_tokens=token_proxy(text),
+        script_tokens=token_proxy(script),
         render_us=min(times) * 1e6,
     )
 

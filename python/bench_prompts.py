@@ -18,26 +18,19 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import re
 import statistics
 import sys
 from pathlib import Path
 
 from tvm_llm_sched.bench.report import write_section
 from tvm_llm_sched.hardware import detect_cpu, host_target
-from tvm_llm_sched.ir import hardware_summary, render
+from tvm_llm_sched.ir import hardware_summary, render, token_proxy
 from tvm_llm_sched.proposers import Outcome, Rejection, Situation, system_prompt, user_prompt
 from tvm_llm_sched.proposers.facts import cpu_facts
 from tvm_llm_sched.steps import State, legal_steps
 from tvm_llm_sched.workloads import load_workload, standard_workload_names
 
 SECTION = "## LLM proposer prompt size"
-TOKEN = re.compile(r"\w+|[^\w\s]")
-
-
-def tokens(text: str) -> int:
-    """The regex token proxy of ``text``."""
-    return len(TOKEN.findall(text))
 
 
 def situation_of(name: str, menu_size: int, cpu: dict) -> Situation:
@@ -73,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         prompt = user_prompt(situation)
         copy = prompt[prompt.rindex("```situation") :]
         naive = json.dumps(situation.to_json(), sort_keys=True, separators=(",", ":"))
-        rows.append((kind, len(prompt), tokens(prompt), tokens(copy), tokens(naive)))
+        rows.append((kind, len(prompt), token_proxy(prompt), token_proxy(copy), token_proxy(naive)))
     median = statistics.median
     system = system_prompt()
     command = "python python/bench_prompts.py " + " ".join(
@@ -90,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         "1 rejection.",
         "",
         f"System prompt (sent with every call, cacheable): {len(system):,} chars, "
-        f"{tokens(system):,} tokens.",
+        f"{token_proxy(system):,} tokens.",
         "",
         "| workload | user prompt chars | user prompt tokens | situation copy tokens "
         "| a full JSON copy would be |",

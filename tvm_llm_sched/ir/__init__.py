@@ -3,7 +3,7 @@
 from .hardware_line import hardware_summary
 from .naming import BlockSite, LoopSite, NameTable
 from .renderer import main_func, render, written_buffers
-from .syntax import RESERVED_WORDS, state_hash
+from .syntax import RESERVED_WORDS, state_hash, token_proxy
 
 __all__ = [
     "RESERVED_WORDS",
@@ -14,5 +14,6 @@ __all__ = [
     "main_func",
     "render",
     "state_hash",
+    "token_proxy",
     "written_buffers",
 ]

@@ -146,3 +146,15 @@ def state_hash(text: str) -> int:
     from ..native import canonical_hash  # lazy: the native backend loads a shared library
 
     return int(canonical_hash(text, RESERVED_WORDS))
+
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def token_proxy(text: str) -> int:
+    """A tokenizer-free token count: each ``\\w+`` run and each other non-space character is one.
+
+    Real BPE tokenizers split long numbers and identifiers further, so this is a lower bound; it
+    is used to compare the step IR with TVMScript and to size prompts.
+    """
+    return len(_TOKEN.findall(text))
