@@ -178,7 +178,8 @@ class ExpertPolicy(Proposer):
             ranked = self._decision_steps(situation, decisions)
         else:
             ranked = self._menu_steps(situation)
-        return self._validated(ranked, k, validate)
+        refused = {rejection.step for rejection in situation.rejections}
+        return self._validated([r for r in ranked if r.step not in refused], k, validate)
 
     # -- targets and moves -----------------------------------------------------------------------
     def _rng(self, situation: Situation) -> random.Random:
@@ -191,6 +192,9 @@ class ExpertPolicy(Proposer):
         current = {d["name"]: d["value"] for d in decisions}
         edited = _edited_decisions(situation.state_steps)
         options = self._options(scorer, decisions, situation.menu, edited)
+        for name, valid in _valid_locations(situation.rejections).items():
+            if name in options and name not in edited:
+                options[name] = sorted(set(valid) | {current[name]})
         if situation.state_latency_us is not None:
             steps = self._local_moves(scorer, decisions, current, options)
             steps += self._target_steps(situation, scorer, decisions, current, options)[:2]
@@ -360,3 +364,16 @@ def _edited_decisions(state_steps: Iterable[str]) -> set[str]:
         if match:
             edited.add(match.group(1))
     return edited
+
+
+_VALID_LOCATIONS = re.compile(r"set_compute_location\((d\d+),.*valid locations: ([^\n]*)")
+
+
+def _valid_locations(rejections: Iterable[Any]) -> dict[str, list[int]]:
+    """Compute locations the step language said are valid, learned from recent rejections."""
+    valid: dict[str, list[int]] = {}
+    for rejection in rejections:
+        match = _VALID_LOCATIONS.search(rejection.reason)
+        if match:
+            valid[match.group(1)] = [int(v) for v in re.findall(r"-?\d+", match.group(2))]
+    return valid

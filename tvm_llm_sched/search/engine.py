@@ -76,10 +76,12 @@ class Frontier:
 class History:
     """What the proposer is told about the past: best latency, recent outcomes and rejections."""
 
-    def __init__(self, size: int = 12):
+    def __init__(self, size: int = 12, rejections: int = 32):
         self.best_latency_us: float | None = None
         self.recent: collections.deque[Outcome] = collections.deque(maxlen=size)
-        self.rejections: collections.deque[Rejection] = collections.deque(maxlen=size)
+        # Longer than the outcomes: proposers use them to avoid repeating refused steps (prompts
+        # show only the newest few).
+        self.rejections: collections.deque[Rejection] = collections.deque(maxlen=rejections)
 
     def outcome(self, steps: tuple[str, ...], latency_us: float | None, error: str | None) -> None:
         """Record a measured (or failed) proposer candidate."""
