@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from . import info  # noqa: F401
+from . import (
+    bench,  # noqa: F401
+    info,  # noqa: F401
+    ir,  # noqa: F401
+    serve_policy,  # noqa: F401
+    tune,  # noqa: F401
+)
 from .app import app
 
 

@@ -1,0 +1,91 @@
+"""The harness end to end on a tiny real matrix: outputs, consistency, resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import pytest
+
+from tvm_llm_sched.bench import BenchConfig, load_results, run_matrix, write_outputs
+
+pytestmark = pytest.mark.tuning
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    config = BenchConfig(
+        workloads=("GMM:0",),
+        strategies=("evolutionary", "replay-trace"),
+        budgets=(2, 4),
+        num_trials_per_iter=4,
+        out_dir=out,
+        command="pytest",
+    )
+    results = run_matrix(config, progress=False)
+    paths = write_outputs(results, config.budgets, out, report=out / "BENCH.md", command="pytest")
+    return config, results, paths
+
+
+def test_runs_are_complete_and_consistent(bench):
+    _, results, _ = bench
+    assert [run.strategy for run in results.runs] == ["evolutionary", "replay-trace"]
+    for run in results.runs:
+        trials = run.trials
+        assert [t.index for t in trials] == list(range(4)) and run.max_trials == 4
+        assert sum(1 for t in trials if math.isfinite(t.latency_us)) >= 1, [t.error for t in trials]
+        for t in trials:
+            assert math.isfinite(t.latency_us) or t.error  # failures are kept, with their reason
+        best = [t.best_us for t in trials]
+        assert best == sorted(best, reverse=True)  # best-so-far never gets worse
+        assert best[-1] == min(t.latency_us for t in trials)
+        elapsed = [t.elapsed_s for t in trials]
+        assert elapsed == sorted(elapsed) and elapsed[-1] == pytest.approx(run.wall_s)
+        # The phases we time account for the wall time, up to task-scheduler glue and setup.
+        phases = sum(t.search_s + t.build_s + t.run_s + t.update_s for t in trials)
+        wall = sum(t.wall_s for t in trials)
+        assert wall == pytest.approx(run.wall_s)
+        assert 0.8 * wall <= phases <= wall + 1e-6, (phases, wall)
+        assert all(t.build_s > 0 and t.run_s > 0 and t.search_s > 0 for t in trials)
+
+
+def test_outputs_exist_and_agree(bench):
+    config, results, paths = bench
+    combined = json.loads(paths["json"].read_text())
+    assert len(combined["runs"]) == 2 and set(combined["references"]) == {"GMM:0"}
+    ref = results.references["GMM:0"]
+    assert math.isfinite(ref.unscheduled_us) and ref.numpy_us > 0 and ref.peak_gflops > 0
+    assert "GFLOP/s" in ref.peak_formula
+    for run in results.runs:
+        assert (config.out_dir / "runs" / f"{run.run_id}.json").exists()
+    with paths["csv"].open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["strategy"], r["budget"]) for r in rows] == [
+        ("evolutionary", "2"),
+        ("evolutionary", "4"),
+        ("replay-trace", "2"),
+        ("replay-trace", "4"),
+    ]
+    for row, run in zip(rows[1::2], results.runs, strict=True):
+        assert float(row["best_latency_us"]) == pytest.approx(run.trials[-1].best_us, rel=1e-3)
+        assert float(row["speedup_vs_unscheduled"]) > 0
+    pngs = sorted(p.name for p in paths["plots"].glob("*.png"))
+    assert pngs == ["GMM_0.png", "summary.png"]
+    report = paths["report"].read_text()
+    assert (
+        report.startswith("# Benchmarks")
+        and "## Tuning curves" in report
+        and "### 4 trials" in report
+    )
+
+
+def test_second_invocation_resumes(bench):
+    config, results, _ = bench
+    before = {p.name: p.stat().st_mtime_ns for p in (config.out_dir / "runs").glob("*.json")}
+    again = run_matrix(config, progress=False)  # would take minutes if it tuned again
+    after = {p.name: p.stat().st_mtime_ns for p in (config.out_dir / "runs").glob("*.json")}
+    assert before == after
+    assert [run.to_json() for run in again.runs] == [run.to_json() for run in results.runs]
+    assert len(load_results(config.out_dir).runs) == 2

@@ -1,0 +1,139 @@
+"""Reading tuning curves at trial budgets, and the CSV summary table."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from .records import References, RunRecord
+
+
+@dataclasses.dataclass(frozen=True)
+class BudgetPoint:
+    """A run's state after ``budget`` trials.
+
+    ``trials`` is smaller than ``budget`` when the strategy stopped early (e.g. a small design
+    space ran out); the point then describes the whole run.
+    """
+
+    budget: int
+    trials: int
+    best_us: float
+    elapsed_s: float
+    search_s: float
+    build_s: float
+    run_s: float
+    update_s: float
+    failed: int
+
+
+def read_at_budget(run: RunRecord, budget: int) -> BudgetPoint:
+    """Best-so-far and cumulative times of the first ``budget`` trials of ``run``.
+
+    The wall time is the end of the iteration holding trial ``budget``: a budget that is not a
+    multiple of ``num_trials_per_iter`` therefore includes the whole iteration.
+
+    Examples
+    --------
+    Reading 16 and 32 off one 64-trial run gives the same numbers a 16- or 32-trial run would,
+    up to the strategy's behaviour depending on ``max_trials`` (the built-ins' does not, until
+    the last iteration).
+    """
+    if budget < 1:
+        raise ValueError(f"a budget must be >= 1, got {budget}")
+    trials = run.trials[:budget]
+    if not trials:
+        return BudgetPoint(budget, 0, math.inf, 0.0, 0.0, 0.0, 0.0, 0.0, 0)
+    return BudgetPoint(
+        budget=budget,
+        trials=len(trials),
+        best_us=trials[-1].best_us,
+        elapsed_s=trials[-1].elapsed_s,
+        search_s=sum(t.search_s for t in trials),
+        build_s=sum(t.build_s for t in trials),
+        run_s=sum(t.run_s for t in trials),
+        update_s=sum(t.update_s for t in trials),
+        failed=sum(1 for t in trials if t.error is not None),
+    )
+
+
+SUMMARY_COLUMNS = (
+    "workload",
+    "strategy",
+    "seed",
+    "budget",
+    "trials",
+    "best_latency_us",
+    "gflops",
+    "pct_of_peak",
+    "search_s",
+    "build_s",
+    "run_s",
+    "update_s",
+    "wall_s",
+    "speedup_vs_unscheduled",
+    "numpy_us",
+    "failed_trials",
+)
+
+
+def run_for_budget(runs: Sequence[RunRecord], budget: int) -> RunRecord | None:
+    """The run to read ``budget`` from: the one tuned at exactly that budget (separate budgets),
+    else the smallest larger one (one max-budget run read at every smaller budget)."""
+    fitting = [run for run in runs if run.max_trials >= budget]
+    return min(fitting, key=lambda run: run.max_trials) if fitting else None
+
+
+def summary_rows(
+    runs: Iterable[RunRecord], references: dict[str, References], budgets: Sequence[int]
+) -> list[dict[str, object]]:
+    """One row per (workload, strategy, seed, budget), in first-seen run order."""
+    groups: dict[tuple[str, str, int], list[RunRecord]] = {}
+    for run in runs:
+        groups.setdefault((run.workload, run.strategy, run.seed), []).append(run)
+    rows = []
+    for (workload, strategy, seed), group in groups.items():
+        ref = references.get(workload)
+        for budget in sorted(budgets):
+            run = run_for_budget(group, budget)
+            if run is None:
+                continue
+            point = read_at_budget(run, budget)
+            gflops = run.flops / (point.best_us * 1e3) if math.isfinite(point.best_us) else 0.0
+            rows.append(
+                {
+                    "workload": workload,
+                    "strategy": strategy,
+                    "seed": seed,
+                    "budget": budget,
+                    "trials": point.trials,
+                    "best_latency_us": round(point.best_us, 3),
+                    "gflops": round(gflops, 2),
+                    "pct_of_peak": round(100 * gflops / ref.peak_gflops, 2) if ref else "",
+                    "search_s": round(point.search_s, 2),
+                    "build_s": round(point.build_s, 2),
+                    "run_s": round(point.run_s, 2),
+                    "update_s": round(point.update_s, 2),
+                    "wall_s": round(point.elapsed_s, 2),
+                    "speedup_vs_unscheduled": (
+                        round(ref.unscheduled_us / point.best_us, 2)
+                        if ref and math.isfinite(ref.unscheduled_us) and point.best_us > 0
+                        else ""
+                    ),
+                    "numpy_us": round(ref.numpy_us, 3) if ref and ref.numpy_us else "",
+                    "failed_trials": point.failed,
+                }
+            )
+    return rows
+
+
+def write_csv(path: Path, rows: Sequence[dict[str, object]]) -> None:
+    """Write the summary rows with :data:`SUMMARY_COLUMNS` as header."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
