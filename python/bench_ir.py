@@ -28,8 +28,8 @@ from pathlib import Path
 import tvm
 
 from tvm_llm_sched.bench.report import write_section
-from tvm_llm_sched.hardware import host_target
 from tvm_llm_sched.ir import render, token_proxy
+from tvm_llm_sched.steps import design_space_context
 from tvm_llm_sched.workloads import load_workload, standard_workload_names
 
 SECTION = "## Step-level IR size"
@@ -68,19 +68,10 @@ def measure(name: str, state) -> Sample:
 
 def design_space_states(kinds: list[str]) -> tuple[list, list]:
     """(design spaces, the same after the llvm postprocessors) for ``kind:0`` of every kind."""
-    from tvm.s_tir import meta_schedule as ms
-
     raw, post = [], []
     for kind in kinds:
         mod = load_workload(f"{kind}:0").mod
-        ctx = ms.TuneContext(
-            mod=mod,
-            target=host_target(),
-            space_generator="post-order-apply",
-            search_strategy="replay-trace",
-            num_threads=1,
-            rand_state=0,
-        )
+        ctx = design_space_context(mod, rand_state=0)
         for number, space in enumerate(ctx.space_generator.generate_design_space(mod)):
             raw.append((f"{kind}:0#{number}", space))
             done = space.copy()

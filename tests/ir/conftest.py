@@ -20,20 +20,9 @@ def design_spaces(name: str) -> tuple:
 
     The first TuneContext of a process imports ``tvm.s_tir.tensor_intrin`` (~30 s here).
     """
-    from tvm.s_tir import meta_schedule as ms
+    from tvm_llm_sched.steps import design_space_schedules
 
-    from tvm_llm_sched.hardware import host_target
-
-    mod = workload_mod(name)
-    ctx = ms.TuneContext(
-        mod=mod,
-        target=host_target(),
-        space_generator="post-order-apply",
-        search_strategy="replay-trace",
-        num_threads=1,
-        rand_state=11,
-    )
-    return tuple(ctx.space_generator.generate_design_space(mod))
+    return tuple(design_space_schedules(workload_mod(name), rand_state=11))
 
 
 @pytest.fixture

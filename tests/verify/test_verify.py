@@ -72,20 +72,10 @@ def test_softmax_compute_at_schedule_passes(softmax_schedule):
 
 def test_metaschedule_design_spaces_pass():
     """Every post-order-apply design space of C1D (padding, tiling, cache_write) verifies."""
-    from tvm.s_tir import meta_schedule as ms
-
-    from tvm_llm_sched.hardware import host_target
+    from tvm_llm_sched.steps import design_space_schedules
 
     mod = load_workload("C1D:0").mod
-    ctx = ms.TuneContext(
-        mod=mod,
-        target=host_target(),
-        space_generator="post-order-apply",
-        search_strategy="replay-trace",
-        num_threads=1,
-        rand_state=5,
-    )
-    for space in ctx.space_generator.generate_design_space(mod):
+    for space in design_space_schedules(mod, rand_state=5):
         report = verify(mod, space)
         assert report.ok, report.message
 

@@ -3,7 +3,7 @@
 from .kinds import STEP_KINDS, Param, ParamType, StepKind, describe_language
 from .legal import legal_steps
 from .parser import parse_step, parse_steps
-from .state import State
+from .state import State, design_space_context, design_space_schedules
 from .step import Step
 
 __all__ = [
@@ -14,6 +14,8 @@ __all__ = [
     "Step",
     "StepKind",
     "describe_language",
+    "design_space_context",
+    "design_space_schedules",
     "legal_steps",
     "parse_step",
     "parse_steps",

@@ -52,6 +52,43 @@ def _materialize(mod: Any, trace: Any | None, steps: Iterable[Step]) -> Any:
     return sch
 
 
+def design_space_context(mod: Any, target: Any = None, *, rand_state: int = -1) -> Any:
+    """A MetaSchedule ``TuneContext`` with the post-order-apply space generator for ``mod``.
+
+    Parameters
+    ----------
+    mod : tvm.IRModule
+        The workload.
+    target : tvm.target.Target | str | dict | None
+        Chooses the schedule rules and postprocessors; None means the host llvm target.
+    rand_state : int
+        Seed of the sampled decisions (-1: random).
+    """
+    from tvm.s_tir import meta_schedule as ms
+
+    from ..hardware import resolve_target
+    from ..tvm_compat import preload_tensor_intrin
+
+    preload_tensor_intrin()  # the TuneContext imports TVM's tensor intrinsics
+    return ms.TuneContext(
+        mod=mod,
+        target=resolve_target(target),
+        space_generator="post-order-apply",
+        search_strategy="replay-trace",
+        num_threads=1,
+        rand_state=rand_state,
+    )
+
+
+def design_space_schedules(mod: Any, target: Any = None, *, rand_state: int = -1) -> list[Any]:
+    """MetaSchedule's post-order-apply design spaces of ``mod``, with sampled decisions.
+
+    Parameters are those of :func:`design_space_context`.
+    """
+    ctx = design_space_context(mod, target, rand_state=rand_state)
+    return list(ctx.space_generator.generate_design_space(mod))
+
+
 class State:
     """One schedule state of a workload; immutable, every step makes a new state.
 
@@ -116,32 +153,12 @@ class State:
     def design_spaces(cls, mod: Any, target: Any = None, *, rand_state: int = -1) -> list[State]:
         """States of MetaSchedule's post-order-apply design spaces of ``mod`` (decisions sampled).
 
-        Parameters
-        ----------
-        mod : tvm.IRModule
-            The workload.
-        target : tvm.target.Target | str | dict | None
-            Chooses the schedule rules; None means the host llvm target.
-        rand_state : int
-            Seed of the sampled decisions (-1: random).
-
-        Notes
-        -----
-        The first ``TuneContext`` of a process imports TVM's tensor intrinsics (tens of seconds).
+        See :func:`design_space_context` for the parameters.
         """
-        from tvm.s_tir import meta_schedule as ms
-
-        from ..hardware import resolve_target
-
-        ctx = ms.TuneContext(
-            mod=mod,
-            target=resolve_target(target),
-            space_generator="post-order-apply",
-            search_strategy="replay-trace",
-            num_threads=1,
-            rand_state=rand_state,
-        )
-        return [cls.from_schedule(s, mod) for s in ctx.space_generator.generate_design_space(mod)]
+        return [
+            cls.from_schedule(s, mod)
+            for s in design_space_schedules(mod, target, rand_state=rand_state)
+        ]
 
     @classmethod
     def replay(cls, mod: Any, base_trace: Any | None, steps: Iterable[Step | str | dict]) -> State:
