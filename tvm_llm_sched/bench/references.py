@@ -46,17 +46,53 @@ class EvaluatorSettings:
         )
 
 
-def _arg_shapes(workload: Workload) -> list[tuple[tuple[int, ...], str]]:
-    """(shape, dtype) of each argument of the workload's ``main``."""
+def _arg_shapes(mod: Any) -> list[tuple[tuple[int, ...], str]]:
+    """(shape, dtype) of each argument of the module's ``main``."""
     from tvm.s_tir.meta_schedule.arg_info import ArgInfo
 
-    infos = ArgInfo.from_prim_func(workload.mod["main"])
+    infos = ArgInfo.from_prim_func(mod["main"])
     return [(tuple(int(d) for d in info.shape), str(info.dtype)) for info in infos]
 
 
 def _random_arrays(shapes: list[tuple[tuple[int, ...], str]]) -> list[np.ndarray]:
     rng = np.random.default_rng(0)
     return [rng.uniform(-1, 1, size=shape).astype(dtype) for shape, dtype in shapes]
+
+
+def _timed_run(
+    mod: Any, target: Any, settings: EvaluatorSettings, arrays: list[np.ndarray]
+) -> tuple[float, Any]:
+    """Build ``mod`` for ``target``, time its ``main`` on ``arrays``; (seconds, device args)."""
+    import tvm
+
+    rt_mod = tvm.compile(mod, target=target).mod
+    device = tvm.cpu(0)
+    args = [tvm.runtime.tensor(a, device=device) for a in arrays]
+    evaluator = rt_mod.time_evaluator(
+        "main",
+        device,
+        number=settings.number,
+        repeat=settings.repeat,
+        min_repeat_ms=settings.min_repeat_ms,
+    )
+    return float(np.mean(evaluator(*args).results)), args
+
+
+def time_module(mod: Any, target: Any, settings: EvaluatorSettings | None = None) -> float:
+    """Seconds per run of any single-``main`` module (e.g. a scheduled workload) on random inputs.
+
+    Parameters
+    ----------
+    mod : tvm.IRModule
+        The module; its ``main`` PrimFunc's buffers give the argument shapes.
+    target : tvm.target.Target
+        Target to build for.
+    settings : EvaluatorSettings | None
+        Timing settings; MetaSchedule's LocalRunner defaults when None.
+    """
+    arrays = _random_arrays(_arg_shapes(mod))
+    seconds, _ = _timed_run(mod, target, settings or EvaluatorSettings(), arrays)
+    return seconds
 
 
 def time_unscheduled(
@@ -70,22 +106,10 @@ def time_unscheduled(
     With ``check`` (values for the inputs, the last argument being the output), also returns
     the output the program computes from them.
     """
-    import tvm
-
-    rt_mod = tvm.compile(workload.mod, target=target).mod
-    device = tvm.cpu(0)
-    arrays = _random_arrays(_arg_shapes(workload))
+    arrays = _random_arrays(_arg_shapes(workload.mod))
     if check is not None:
         arrays[: len(check)] = check
-    args = [tvm.runtime.tensor(a, device=device) for a in arrays]
-    evaluator = rt_mod.time_evaluator(
-        "main",
-        device,
-        number=settings.number,
-        repeat=settings.repeat,
-        min_repeat_ms=settings.min_repeat_ms,
-    )
-    seconds = float(np.mean(evaluator(*args).results))
+    seconds, args = _timed_run(workload.mod, target, settings, arrays)
     return seconds, (args[-1].numpy() if check is not None else None)
 
 
@@ -96,7 +120,7 @@ def matmul_operands(workload: Workload) -> tuple[np.ndarray, np.ndarray] | None:
     Shapes alone do not prove it is a matmul: :func:`measure_references` also checks the
     program's output against ``np.matmul``.
     """
-    shapes = _arg_shapes(workload)
+    shapes = _arg_shapes(workload.mod)
     if len(shapes) != 3 or len({dtype for _, dtype in shapes}) != 1:
         return None
     (a_shape, _), (b_shape, _), (c_shape, _) = shapes

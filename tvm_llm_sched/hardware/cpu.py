@@ -6,6 +6,7 @@ import dataclasses
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +110,7 @@ def _target_features(target) -> set[str]:
         return set()
 
 
-def detect_cpu(target=None) -> CpuInfo:
+def detect_cpu(target: Any = None) -> CpuInfo:
     """Describe the CPU a target compiles for (default: the host target).
 
     Parameters
@@ -119,7 +120,19 @@ def detect_cpu(target=None) -> CpuInfo:
     """
     from .target import resolve_target
 
-    target = resolve_target(target)
+    # Cached by the target's text (Target objects hash by identity): proposers ask for every
+    # situation, and the answer reads /proc, /sys and LLVM's feature table.
+    resolved = resolve_target(target)
+    key = str(resolved)
+    if key not in _CPU_CACHE:
+        _CPU_CACHE[key] = _describe(resolved)
+    return _CPU_CACHE[key]
+
+
+_CPU_CACHE: dict[str, CpuInfo] = {}
+
+
+def _describe(target: Any) -> CpuInfo:
     features = _target_features(target)
     if "avx512f" in features:
         simd_bits = 512

@@ -178,3 +178,55 @@ def cpu_facts(cpu: Any) -> dict[str, Any]:
         "l2_kib": cpu.l2_kib,
         "l3_kib": cpu.l3_kib,
     }
+
+
+def build_situation(
+    state: Any,
+    *,
+    workload: str,
+    target: Any = None,
+    menu_limit: int = 0,
+    latency_us: float | None = None,
+    history: Any = None,
+) -> Any:
+    """The :class:`~tvm_llm_sched.proposers.base.Situation` of a step-language state.
+
+    Parameters
+    ----------
+    state : tvm_llm_sched.steps.State
+        The state to propose for.
+    workload : str
+        Its workload's name.
+    target : tvm.target.Target | str | dict | None
+        Sizes the hardware facts; None means the host.
+    menu_limit : int
+        Legal steps to list (0: no menu; building it costs 50-500 ms).
+    latency_us : float | None
+        The state's measured latency, if measured.
+    history : object | None
+        Anything with ``best_latency_us``, ``recent`` and ``rejections`` (the search's history).
+    """
+    from ..hardware import detect_cpu
+    from ..ir import hardware_summary, render
+    from .base import Situation
+
+    menu: tuple[str, ...] = ()
+    if menu_limit:
+        from ..steps import legal_steps
+
+        menu = tuple(s.to_text() for s in legal_steps(state, target, limit=menu_limit))
+    return Situation(
+        workload=workload,
+        ir=render(state.schedule),
+        hardware=hardware_summary(target),
+        menu=menu,
+        facts={
+            "decisions": decision_facts(state.schedule, state.mod),
+            "cpu": cpu_facts(detect_cpu(target)),
+        },
+        state_steps=tuple(s.to_text() for s in state.steps),
+        state_latency_us=latency_us,
+        best_latency_us=getattr(history, "best_latency_us", None),
+        recent=tuple(getattr(history, "recent", ())),
+        rejections=tuple(getattr(history, "rejections", ())),
+    )

@@ -24,6 +24,8 @@ from typing import Any
 
 from ..errors import StepError
 from ..proposers.base import Outcome, Proposer, Rejection, Situation
+from ..proposers.chain import follow, validator_for
+from ..proposers.facts import build_situation
 from .config import SearchConfig
 from .mutator_probability import LLMMutatorProbability
 
@@ -138,10 +140,7 @@ class SearchEngine:
         seed: int,
         workload_name: str = "main",
     ):
-        from ..hardware import detect_cpu
-        from ..ir import hardware_summary
         from ..native import DedupSet
-        from ..proposers.facts import cpu_facts
 
         self.mod = mod
         self.target = target
@@ -156,9 +155,6 @@ class SearchEngine:
         self.seen = DedupSet()
         self.history = History()
         self._warned = False
-        cpu = detect_cpu(target)
-        self._cpu_facts = cpu_facts(cpu)
-        self._hardware = hardware_summary(target)
 
     # -- schedules -------------------------------------------------------------------------------
     def _seed(self) -> int:
@@ -250,41 +246,14 @@ class SearchEngine:
     # -- proposer chains -------------------------------------------------------------------------
     def situation(self, state: Any, latency_us: float | None) -> Situation:
         """What the proposer sees for ``state``."""
-        from ..ir import render
-        from ..proposers.facts import decision_facts
-
-        menu: tuple[str, ...] = ()
-        if self.proposer.needs_menu:
-            from ..steps import legal_steps
-
-            menu = tuple(
-                s.to_text() for s in legal_steps(state, self.target, limit=self.config.menu_limit)
-            )
-        return Situation(
+        return build_situation(
+            state,
             workload=self.workload_name,
-            ir=render(state.schedule),
-            hardware=self._hardware,
-            menu=menu,
-            facts={
-                "decisions": decision_facts(state.schedule, self.mod),
-                "cpu": self._cpu_facts,
-            },
-            state_steps=tuple(s.to_text() for s in state.steps),
-            state_latency_us=latency_us,
-            best_latency_us=self.history.best_latency_us,
-            recent=tuple(self.history.recent),
-            rejections=tuple(self.history.rejections),
+            target=self.target,
+            menu_limit=self.config.menu_limit if self.proposer.needs_menu else 0,
+            latency_us=latency_us,
+            history=self.history,
         )
-
-    def _validator(self, state: Any):
-        def validate(text: str) -> str | None:
-            try:
-                state.apply(text)
-            except StepError as exc:
-                return str(exc)
-            return None
-
-        return validate
 
     def expand(self, starts: Sequence[Frontier]) -> list[Candidate]:
         """Proposer chains from the best states; every intermediate state is a candidate.
@@ -309,7 +278,7 @@ class SearchEngine:
             proposal = self.proposer.propose(
                 self.situation(start.state, start.latency_us),
                 k=self.config.branching,
-                validate=self._validator(start.state),
+                validate=validator_for(start.state),
             )
             calls += 1
             for rejection in proposal.rejections:
@@ -332,21 +301,18 @@ class SearchEngine:
     def _chain(self, start: Frontier, first: str, out: list[Candidate], budget: int) -> int:
         """Follow one chain from ``start`` beginning with ``first``; return proposer calls used."""
         state = start.state.apply(first)
-        steps = [first]
-        out.append(self._from_state(state, start, steps))
-        calls = 0
-        while len(steps) < self.config.chain_depth and calls < budget:
-            proposal = self.proposer.propose(
-                self.situation(state, None), k=1, validate=self._validator(state)
-            )
-            calls += 1
-            for rejection in proposal.rejections:
-                self.history.reject(rejection.step, rejection.reason)
-            if proposal.error or not proposal.steps:
-                break
-            state = state.apply(proposal.steps[0].step)
-            steps.append(proposal.steps[0].step)
-            out.append(self._from_state(state, start, steps))
+        states, calls = follow(
+            self.proposer,
+            state,
+            workload=self.workload_name,
+            target=self.target,
+            depth=min(self.config.chain_depth - 1, budget),
+            history=self.history,
+            menu_limit=self.config.menu_limit,
+        )
+        for current in [state, *states]:
+            steps = [s.to_text() for s in current.steps[len(start.state.steps) :]]
+            out.append(self._from_state(current, start, steps))
         return calls
 
     @staticmethod
