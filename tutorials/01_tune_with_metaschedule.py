@@ -14,6 +14,7 @@ import tvm
 from tvm.s_tir import meta_schedule as ms
 
 from tvm_llm_sched.hardware import host_target
+from tvm_llm_sched.tvm_compat import local_builder
 from tvm_llm_sched.workloads import load_workload
 
 
@@ -30,6 +31,7 @@ def main(trials: int = 8) -> None:
             max_trials_global=trials,
             num_trials_per_iter=trials,
             strategy="replay-trace",
+            builder=local_builder(),  # TVM's default builder times out on a busy 2-core machine
             seed=0,
         )
         sch = ms.tir_integration.compile_tir(database, workload.mod, target)

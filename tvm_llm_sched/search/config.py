@@ -19,14 +19,18 @@ class SearchConfig:
         Atomic steps per chain (each one a proposer call on the chain's current state).
     proposer_calls_per_iter : int
         Hard cap on proposer calls in one iteration (model budgets live in the proposer).
-    seeds_per_space : int
-        Design-space samples that seed the search before anything is measured.
+    seeds : int
+        Design-space samples that seed the search before anything is measured (at least one per
+        design space, spread over the spaces); the proposer follows one chain from each.
     mutations_per_iter : int
         Candidates made by MetaSchedule's mutators (weighted by LLMMutatorProbability).
     random_per_iter : int
         Fresh design-space samples offered to the ranking each iteration.
     proposer_share : float
         Fraction of each batch reserved for proposer candidates when there are enough of them.
+    first_proposer_share : float
+        The same for the first batch, measured before the cost model has seen any data (random
+        samples are its only alternative then).
     eps_greedy : float
         Fraction of each batch measured unranked (random samples), as in EvolutionarySearch.
     frontier_size : int
@@ -41,10 +45,11 @@ class SearchConfig:
     branching: int = 3
     chain_depth: int = 6
     proposer_calls_per_iter: int = 40
-    seeds_per_space: int = 2
+    seeds: int = 6
     mutations_per_iter: int = 192
     random_per_iter: int = 64
     proposer_share: float = 0.5
+    first_proposer_share: float = 0.75
     eps_greedy: float = 0.05
     frontier_size: int = 8
     mutator_update_every: int = 2
@@ -55,8 +60,9 @@ class SearchConfig:
             value = getattr(self, field.name)
             if value < 0:
                 raise ValueError(f"SearchConfig.{field.name} must be >= 0, got {value}")
-        if not 0.0 <= self.proposer_share <= 1.0 or not 0.0 <= self.eps_greedy <= 1.0:
-            raise ValueError("proposer_share and eps_greedy must be within [0, 1]")
+        for name in ("proposer_share", "first_proposer_share", "eps_greedy"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"SearchConfig.{name} must be within [0, 1]")
 
     @classmethod
     def for_proposer(cls, proposer: object) -> SearchConfig:

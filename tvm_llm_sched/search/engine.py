@@ -64,6 +64,7 @@ class Candidate:
     mutator: str | None = None
     sch: Any = None
     key: int = 0
+    chain: int = -1
 
 
 @dataclasses.dataclass
@@ -155,6 +156,7 @@ class SearchEngine:
         self.seen = DedupSet()
         self.history = History()
         self._warned = False
+        self._chains = 0
 
     # -- schedules -------------------------------------------------------------------------------
     def _seed(self) -> int:
@@ -255,18 +257,27 @@ class SearchEngine:
             history=self.history,
         )
 
-    def expand(self, starts: Sequence[Frontier]) -> list[Candidate]:
+    def expand(
+        self,
+        starts: Sequence[Frontier],
+        *,
+        width: int | None = None,
+        branching: int | None = None,
+        budget: int | None = None,
+    ) -> list[Candidate]:
         """Proposer chains from the best states; every intermediate state is a candidate.
 
-        Returns an empty list (and logs why) when the proposer fails, so the caller falls back to
-        mutation and sampling.
+        ``width``, ``branching`` and ``budget`` override the config's beam width, steps asked per
+        state and proposer calls. Returns an empty list (and logs why) when the proposer fails,
+        so the caller falls back to mutation and sampling.
         """
         from ..steps import State
 
         calls = 0
         out: list[Candidate] = []
-        budget = self.config.proposer_calls_per_iter
-        for start in starts[: self.config.beam_width]:
+        budget = self.config.proposer_calls_per_iter if budget is None else budget
+        branching = self.config.branching if branching is None else branching
+        for start in starts[: self.config.beam_width if width is None else width]:
             if calls >= budget:
                 break
             if start.state is None:
@@ -277,7 +288,7 @@ class SearchEngine:
                     continue
             proposal = self.proposer.propose(
                 self.situation(start.state, start.latency_us),
-                k=self.config.branching,
+                k=branching,
                 validate=validator_for(start.state),
             )
             calls += 1
@@ -310,9 +321,11 @@ class SearchEngine:
             history=self.history,
             menu_limit=self.config.menu_limit,
         )
+        self._chains += 1
         for current in [state, *states]:
             steps = [s.to_text() for s in current.steps[len(start.state.steps) :]]
             out.append(self._from_state(current, start, steps))
+            out[-1].chain = self._chains
         return calls
 
     @staticmethod

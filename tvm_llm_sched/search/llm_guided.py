@@ -235,20 +235,29 @@ class LLMGuidedSearch(PySearchStrategy):
         engine = self.engine
         cfg = self.config
         frontier = self._frontier()
-        starts = frontier or [
-            Frontier(pre=c.pre, latency_us=None)
-            for c in engine.sample(cfg.seeds_per_space * max(1, len(engine.spaces)), "seed")
-        ]
-        proposed = engine.finalize(self._expand(starts))
+        trained = self.trials_measured > 0 and self.cost_model is not None
+        if frontier:
+            proposed = engine.finalize(self._expand(frontier))
+        else:
+            # Nothing measured yet: one chain from each seed, seeds spread over every design space
+            # (which space suits a workload matters as much as its decisions).
+            seeds = [
+                Frontier(pre=c.pre, latency_us=None)
+                for c in engine.sample(max(cfg.seeds, len(engine.spaces)), "seed")
+            ]
+            proposed = engine.finalize(
+                self._expand(
+                    seeds, width=len(seeds), branching=1, budget=len(seeds) * cfg.chain_depth
+                )
+            )
+        share = cfg.proposer_share if trained else max(cfg.proposer_share, cfg.first_proposer_share)
         mutated = engine.finalize(engine.mutate(frontier, cfg.mutations_per_iter))
         explore = engine.finalize(engine.sample(cfg.random_per_iter))
         n_eps = min(len(explore), max(1, round(cfg.eps_greedy * count))) if count > 1 else 0
-        n_prop = min(len(proposed), max(0, math.ceil(cfg.proposer_share * count)))
-        trained = self.trials_measured > 0 and self.cost_model is not None
-        if trained:
-            proposed = self._ranked(proposed)
+        n_prop = min(len(proposed), max(0, math.ceil(share * count)))
+        proposed = self._ranked(proposed) if trained else _chain_ends_first(proposed)
         chosen = proposed[:n_prop]
-        rest = [c for c in proposed[n_prop:] + mutated + explore[n_eps:]]
+        rest = proposed[n_prop:] + mutated + explore[n_eps:]
         rest = self._ranked(rest) if trained else rest
         chosen += rest[: max(0, count - n_eps - len(chosen))]
         chosen += explore[:n_eps]
@@ -271,16 +280,16 @@ class LLMGuidedSearch(PySearchStrategy):
             )
         self._speculative = self._executor.submit(self._expand_now, frontier)
 
-    def _expand(self, starts: list[Frontier]) -> list[Candidate]:
+    def _expand(self, starts: list[Frontier], **budget: int) -> list[Candidate]:
         speculative, self._speculative = self._speculative, None
         if speculative is not None:
             # Proposals made while the previous batch was measured (model latency hidden).
             return speculative.result()
-        return self._expand_now(starts)
+        return self._expand_now(starts, **budget)
 
-    def _expand_now(self, starts: list[Frontier]) -> list[Candidate]:
+    def _expand_now(self, starts: list[Frontier], **budget: int) -> list[Candidate]:
         try:
-            return self.engine.expand(starts)
+            return self.engine.expand(starts, **budget)
         except Exception as exc:  # a proposer is user code; tuning must go on
             if not self._fallback_logged:
                 logger.warning(
@@ -299,6 +308,16 @@ class LLMGuidedSearch(PySearchStrategy):
         )
         order = sorted(range(len(candidates)), key=lambda i: -float(scores[i]))
         return [candidates[i] for i in order]
+
+
+def _chain_ends_first(candidates: list[Candidate]) -> list[Candidate]:
+    """Order proposer candidates for an unranked batch: every chain's last state first, then the
+    states one step earlier, and so on (the furthest-developed proposals of every chain lead)."""
+    chains: dict[int, list[Candidate]] = {}
+    for cand in candidates:
+        chains.setdefault(cand.chain, []).append(cand)
+    rounds = max((len(c) for c in chains.values()), default=0)
+    return [c[-1 - i] for i in range(rounds) for c in chains.values() if i < len(c)]
 
 
 def _args_info(sch: Any) -> Any:
