@@ -28,6 +28,7 @@ Writing a proposer::
 from __future__ import annotations
 
 import abc
+import asyncio
 import concurrent.futures
 import dataclasses
 import json
@@ -194,6 +195,12 @@ class Proposer(abc.ABC):
         self, situation: Situation, *, k: int = 4, validate: Validator | None = None
     ) -> Proposal:
         """Return up to ``k`` ranked, validated steps for ``situation``; never raises."""
+
+    async def apropose(
+        self, situation: Situation, *, k: int = 4, validate: Validator | None = None
+    ) -> Proposal:
+        """:meth:`propose` for asyncio callers; runs the one sync implementation in a thread."""
+        return await asyncio.to_thread(self.propose, situation, k=k, validate=validate)
 
     def propose_many(
         self,
