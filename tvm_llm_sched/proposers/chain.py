@@ -75,6 +75,12 @@ def follow(
                 history.reject(rejection.step, rejection.reason)
         if proposal.error or not proposal.steps:
             break
-        state = state.apply(proposal.steps[0].step)
+        step = proposal.steps[0].step
+        try:
+            state = state.apply(step)
+        except StepError as exc:  # the proposer skipped validation
+            if history is not None:
+                history.reject(step, str(exc))
+            break
         states.append(state)
     return states, calls

@@ -18,7 +18,11 @@ class SearchConfig:
     chain_depth : int
         Atomic steps per chain (each one a proposer call on the chain's current state).
     proposer_calls_per_iter : int
-        Hard cap on proposer calls in one iteration (model budgets live in the proposer).
+        Hard cap on proposer calls in one iteration (model budgets live in the proposer); 0 turns
+        the proposer off (evolutionary behaviour).
+    first_proposer_calls : int
+        Cap on proposer calls in the first iteration instead of ``proposer_calls_per_iter``: one
+        chain is followed from every seed there, so it needs more calls than later iterations.
     seeds : int
         Design-space samples that seed the search before anything is measured (at least one per
         design space, spread over the spaces); the proposer follows one chain from each.
@@ -45,6 +49,7 @@ class SearchConfig:
     branching: int = 3
     chain_depth: int = 6
     proposer_calls_per_iter: int = 40
+    first_proposer_calls: int = 60
     seeds: int = 6
     mutations_per_iter: int = 192
     random_per_iter: int = 64
@@ -58,6 +63,10 @@ class SearchConfig:
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
+            kinds = int if field.type == "int" else (int, float)
+            if isinstance(value, bool) or not isinstance(value, kinds):
+                what = "an int" if field.type == "int" else "a number"
+                raise TypeError(f"SearchConfig.{field.name} must be {what}, got {value!r}")
             if value < 0:
                 raise ValueError(f"SearchConfig.{field.name} must be >= 0, got {value}")
         for name in ("proposer_share", "first_proposer_share", "eps_greedy"):
@@ -70,4 +79,10 @@ class SearchConfig:
         seconds and tokens), the full budget for the local expert policy (milliseconds)."""
         if getattr(proposer, "local", False):
             return cls()
-        return cls(beam_width=2, branching=2, chain_depth=3, proposer_calls_per_iter=8)
+        return cls(
+            beam_width=2,
+            branching=2,
+            chain_depth=3,
+            proposer_calls_per_iter=8,
+            first_proposer_calls=8,
+        )

@@ -86,13 +86,17 @@ class History:
         # show only the newest few).
         self.rejections: collections.deque[Rejection] = collections.deque(maxlen=rejections)
 
-    def outcome(self, steps: tuple[str, ...], latency_us: float | None, error: str | None) -> None:
-        """Record a measured (or failed) proposer candidate."""
-        self.recent.append(Outcome(steps=steps, latency_us=latency_us, error=error))
+    def observe(self, latency_us: float | None) -> None:
+        """Record any measured latency of the workload (proposer candidate or not)."""
         if latency_us is not None and (
             self.best_latency_us is None or latency_us < self.best_latency_us
         ):
             self.best_latency_us = latency_us
+
+    def outcome(self, steps: tuple[str, ...], latency_us: float | None, error: str | None) -> None:
+        """Record a measured (or failed) proposer candidate."""
+        self.recent.append(Outcome(steps=steps, latency_us=latency_us, error=error))
+        self.observe(latency_us)
 
     def reject(self, step: str, reason: str) -> None:
         """Record a rejected step and log it."""
@@ -311,7 +315,11 @@ class SearchEngine:
 
     def _chain(self, start: Frontier, first: str, out: list[Candidate], budget: int) -> int:
         """Follow one chain from ``start`` beginning with ``first``; return proposer calls used."""
-        state = start.state.apply(first)
+        try:
+            state = start.state.apply(first)
+        except StepError as exc:  # a proposer that skipped validation: a rejection, not a failure
+            self.history.reject(first, str(exc))
+            return 0
         states, calls = follow(
             self.proposer,
             state,

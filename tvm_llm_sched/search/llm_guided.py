@@ -191,6 +191,7 @@ class LLMGuidedSearch(PySearchStrategy):
         for cand, result in zip(self._pending, results, strict=False):
             latency = _latency_us(result)
             error = str(result.error_msg) if result.error_msg else None
+            engine.history.observe(latency)
             if cand.origin == "proposer":
                 engine.history.outcome(cand.steps, latency, error)
             if cand.mutator is not None and cand.parent_latency_us is not None:
@@ -225,11 +226,15 @@ class LLMGuidedSearch(PySearchStrategy):
 
     def _remember_database(self) -> None:
         """Resume: never re-measure what the database already holds for this task."""
-        frontier = self._frontier()
-        if frontier:
-            known = self.engine.finalize([Candidate(pre=f.pre, origin="seed") for f in frontier])
-            self.engine.mark_measured(known)
-            logger.info("resuming from %d measured records", len(frontier))
+        if self.database is None or self.workload is None:
+            return
+        records = self.database.get_top_k(self.workload, len(self.database))
+        replayed = [self.engine.replay(record.trace) for record in records]
+        known = [Candidate(pre=pre, origin="seed") for pre in replayed if pre is not None]
+        self.engine.mark_measured(self.engine.finalize(known))
+        if records:
+            self.engine.history.observe(_latency_us(records[0]))
+            logger.info("resuming from %d measured records", len(records))
 
     def _choose(self, count: int) -> list[Candidate]:
         engine = self.engine
@@ -247,7 +252,12 @@ class LLMGuidedSearch(PySearchStrategy):
             ]
             proposed = engine.finalize(
                 self._expand(
-                    seeds, width=len(seeds), branching=1, budget=len(seeds) * cfg.chain_depth
+                    seeds,
+                    width=len(seeds),
+                    branching=1,
+                    budget=min(cfg.first_proposer_calls, len(seeds) * cfg.chain_depth)
+                    if cfg.proposer_calls_per_iter
+                    else 0,
                 )
             )
         share = cfg.proposer_share if trained else max(cfg.proposer_share, cfg.first_proposer_share)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -120,8 +121,12 @@ class LLMMutatorProbability:
 def _valid(weights: Any, defaults: Mapping[str, float]) -> bool:
     if not isinstance(weights, Mapping) or set(weights) != set(defaults):
         return False
-    return all(isinstance(w, (int, float)) and w >= 0 for w in weights.values()) and (
-        sum(weights.values()) > 0
+    return (
+        all(
+            isinstance(w, (int, float)) and not isinstance(w, bool) and math.isfinite(w) and w >= 0
+            for w in weights.values()
+        )
+        and sum(weights.values()) > 0
     )
 
 

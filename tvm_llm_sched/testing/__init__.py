@@ -1,14 +1,19 @@
-"""Test kit: real local servers (OpenAI-compatible, fault-injecting) and helpers for tests."""
+"""Test kit: real local servers (OpenAI-compatible, fault-injecting), the search-strategy
+conformance suite, and helpers for tests."""
 
 from .fault_server import Fault, FaultServer, free_port
 from .http_server import BackgroundHTTPServer
 from .openai_server import OpenAICompatServer, chat_completion_body, serve_forever
+from .strategy_conformance import ConformanceConfig, HandTuner, StrategyConformance
 
 __all__ = [
     "BackgroundHTTPServer",
+    "ConformanceConfig",
     "Fault",
     "FaultServer",
+    "HandTuner",
     "OpenAICompatServer",
+    "StrategyConformance",
     "chat_completion_body",
     "free_port",
     "serve_forever",
