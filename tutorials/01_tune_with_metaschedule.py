@@ -44,7 +44,7 @@ def main(trials: int = 8) -> None:
     args = [tvm.runtime.tensor(a, device) for a in (x, y, np.zeros((1, 128, 128), "float32"))]
     lib["main"](*args)
     np.testing.assert_allclose(args[2].numpy(), x @ y, rtol=1e-4, atol=1e-4)
-    seconds = lib.time_evaluator("main", device, number=50, repeat=3)(*args).mean
+    seconds = lib.mod.time_evaluator("main", device, number=50, repeat=3)(*args).mean
     print(
         f"{workload.name}: best {seconds * 1e6:.1f} us "
         f"({workload.flops / seconds / 1e9:.1f} GFLOP/s) after {trials} trials, "

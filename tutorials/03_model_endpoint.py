@@ -4,7 +4,10 @@ Without a model at hand, this starts the project's own policy server (the embedd
 behind an OpenAI-compatible API on 127.0.0.1) and uses it exactly like vLLM, Ollama or a hosted
 API: point ``base_url`` at your server instead (or set ``TVM_LLM_SCHED_BASE_URL``,
 ``TVM_LLM_SCHED_MODEL`` and ``TVM_LLM_SCHED_API_KEY``). Every prompt and reply is recorded; the
-same run is then replayed without any server.
+same run is then repeated with a replay proposer and no server: recorded requests get their
+recorded replies byte for byte; a request that was never recorded (the second run's prompts can
+differ from the first's) is a logged miss, and the search falls back to its own moves for that
+iteration, so the run still completes.
 
 Run with ``python tutorials/03_model_endpoint.py``.
 """
@@ -57,7 +60,10 @@ def main() -> None:
                 f"{server.request_count} model calls"
             )
         replayed = create("replay", path=str(recordings))
-        print(f"replay: best {tune(replayed, str(Path(root) / 'replay')):.1f} us, no server")
+        print(
+            f"replay: best {tune(replayed, str(Path(root) / 'replay')):.1f} us, no server "
+            "(misses, if any, are logged above)"
+        )
 
 
 if __name__ == "__main__":
