@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from tvm_llm_sched.errors import StepError
 from tvm_llm_sched.llm import RetryPolicy
 from tvm_llm_sched.proposers import (
     LLMProposer,
@@ -17,6 +16,7 @@ from tvm_llm_sched.proposers import (
     Situation,
     create,
 )
+from tvm_llm_sched.proposers.chain import validator_for
 
 SECRET = "sk-proposer-FAKE-KEY-5f3a9c1e7b"
 
@@ -55,15 +55,7 @@ def gmm_situation() -> Situation:
 
 def validate_on(state):
     """A validator that applies the step to ``state`` and returns the StepError text."""
-
-    def validate(step: str) -> str | None:
-        try:
-            state.apply(step)
-        except StepError as exc:
-            return str(exc)
-        return None
-
-    return validate
+    return validator_for(state)
 
 
 @pytest.fixture

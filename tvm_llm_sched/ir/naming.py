@@ -46,7 +46,7 @@ class BlockSite:
     loops: tuple[str, ...]
 
 
-def _children(stmt: Any) -> list[Any]:
+def child_stmts(stmt: Any) -> list[Any]:
     """Direct sub-statements of a TIR statement, in program order."""
     import tvm
 
@@ -68,7 +68,7 @@ def iter_stmts(stmt: Any) -> Iterator[Any]:
     while stack:
         node = stack.pop()
         yield node
-        stack.extend(reversed(_children(node)))
+        stack.extend(reversed(child_stmts(node)))
 
 
 class NameTable:
@@ -120,7 +120,7 @@ class NameTable:
                 pending.clear()
                 # Loops inside a block body (e.g. a block's own init) belong to nested blocks.
                 enclosing = ()
-            for child in _children(stmt):
+            for child in child_stmts(stmt):
                 visit(child, enclosing)
 
         visit(func.body, ())

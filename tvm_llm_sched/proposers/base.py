@@ -82,7 +82,7 @@ class Situation:
         Legal steps with suggested parameters (text form), bounded in size.
     facts : dict
         Structured facts (JSON-compatible) the embedded policy reads: loops, blocks, decisions,
-        cpu numbers. See :func:`tvm_llm_sched.proposers.facts.state_facts`.
+        cpu numbers. See :func:`tvm_llm_sched.proposers.facts.build_situation`.
     state_steps : tuple[str, ...]
         Steps applied to reach this state from its design-space sample (text form).
     state_latency_us : float | None

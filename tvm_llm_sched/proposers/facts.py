@@ -8,6 +8,7 @@ categorical choice with its candidates, every compute-location decision, and the
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 _SAMPLE_KINDS = ("SamplePerfectTile", "SampleCategorical", "SampleComputeLocation")
@@ -33,8 +34,13 @@ def _consumer(insts: list[Any], start: int, rv: Any, kind: str) -> Any | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def _block_iter_info(mod: Any, block_name: str, loop_index: int) -> dict[str, Any]:
-    """Iterator facts of the ``loop_index``-th loop of ``block_name`` in the unscheduled ``mod``."""
+    """Iterator facts of the ``loop_index``-th loop of ``block_name`` in the unscheduled ``mod``.
+
+    Cached: it depends only on the workload, and proposers ask for it on every situation. Callers
+    copy the result (``dict.update``), never mutate it.
+    """
     import tvm
 
     try:
@@ -65,22 +71,13 @@ def _block_iter_info(mod: Any, block_name: str, loop_index: int) -> dict[str, An
 def _bindings(sch: Any, block_rv: Any) -> list[Any]:
     import tvm
 
-    parent_realize = None
+    from ..ir.naming import iter_stmts
 
-    def find(stmt: Any) -> None:
-        nonlocal parent_realize
-        if parent_realize is not None:
-            return
-        if isinstance(stmt, tvm.s_tir.SBlockRealize) and stmt.block.same_as(sch.get(block_rv)):
-            parent_realize = stmt
-            return
-        from ..ir.naming import _children
-
-        for child in _children(stmt):
-            find(child)
-
-    find(sch.mod["main"].body)
-    return list(parent_realize.iter_values) if parent_realize is not None else []
+    block = sch.get(block_rv)
+    for stmt in iter_stmts(sch.mod["main"].body):
+        if isinstance(stmt, tvm.s_tir.SBlockRealize) and stmt.block.same_as(block):
+            return list(stmt.iter_values)
+    return []
 
 
 def _uses(expr: Any, var: Any) -> bool:

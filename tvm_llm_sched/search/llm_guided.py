@@ -103,6 +103,7 @@ class LLMGuidedSearch(PySearchStrategy):
         self._fallback_logged = False
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._speculative: concurrent.futures.Future | None = None
+        self._iteration_frontier: list[Frontier] = []
         # ms.tune_tir builds its TuneContext after this constructor runs: make that import fast.
         preload_tensor_intrin()
 
@@ -240,6 +241,7 @@ class LLMGuidedSearch(PySearchStrategy):
         engine = self.engine
         cfg = self.config
         frontier = self._frontier()
+        self._iteration_frontier = frontier  # reused by _speculate after this batch is chosen
         trained = self.trials_measured > 0 and self.cost_model is not None
         if frontier:
             proposed = engine.finalize(self._expand(frontier))
@@ -281,7 +283,8 @@ class LLMGuidedSearch(PySearchStrategy):
         """Ask a remote proposer about the current frontier while this batch is measured."""
         if self.proposer.local or self.trials_sent >= self.max_trials:
             return
-        frontier = self._frontier()
+        # The database has not changed since _choose: nothing of this batch is measured yet.
+        frontier = self._iteration_frontier
         if not frontier:
             return
         if self._executor is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ..ir.naming import NameTable, _children
+from ..ir.naming import NameTable, child_stmts
 
 
 @dataclasses.dataclass
@@ -81,7 +81,7 @@ def analyze(mod: Any, names: NameTable) -> tuple[dict[str, LoopFacts], dict[str,
                 len(block.writes),
             )
             enclosing = ()  # loops inside a block body belong to nested blocks
-        for child in _children(stmt):
+        for child in child_stmts(stmt):
             visit(child, enclosing)
 
     visit(mod["main"].body, ())
