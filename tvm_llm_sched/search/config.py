@@ -43,6 +43,10 @@ class SearchConfig:
         Iterations between mutator-probability updates by the proposer.
     menu_limit : int
         Legal-step menu size for proposers that read the menu.
+    ranker_min_samples : int
+        Measurements after which candidates are ranked by a strategy-owned XGB model while the
+        task's cost model is still in its warm-up (where TVM's XGBModel scores at random); 0
+        ranks with the task's cost model only.
     """
 
     beam_width: int = 3
@@ -59,6 +63,7 @@ class SearchConfig:
     frontier_size: int = 8
     mutator_update_every: int = 2
     menu_limit: int = 30
+    ranker_min_samples: int = 8
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):

@@ -85,6 +85,7 @@ class History:
         # Longer than the outcomes: proposers use them to avoid repeating refused steps (prompts
         # show only the newest few).
         self.rejections: collections.deque[Rejection] = collections.deque(maxlen=rejections)
+        self.rejected = 0  # rejections ever recorded (the deque keeps only the newest)
 
     def observe(self, latency_us: float | None) -> None:
         """Record any measured latency of the workload (proposer candidate or not)."""
@@ -102,6 +103,27 @@ class History:
         """Record a rejected step and log it."""
         logger.info("rejected step %s: %s", step, reason)
         self.rejections.append(Rejection(step=step, reason=reason))
+        self.rejected += 1
+
+    def snapshot(self) -> History:
+        """An independent copy: what a proposer running in the background is shown.
+
+        Measurements that arrive while it runs must not leak into its prompts halfway, or the
+        prompts (and a replay of them) would depend on thread timing.
+        """
+        copy = History(size=self.recent.maxlen or 0, rejections=self.rejections.maxlen or 0)
+        copy.best_latency_us = self.best_latency_us
+        copy.recent.extend(self.recent)
+        copy.rejections.extend(self.rejections)
+        copy.rejected = self.rejected
+        return copy
+
+    def merge_rejections(self, snapshot: History) -> None:
+        """Take over the rejections recorded in ``snapshot`` since it was taken."""
+        new = min(snapshot.rejected - self.rejected, len(snapshot.rejections))
+        if new > 0:
+            self.rejections.extend(list(snapshot.rejections)[-new:])
+            self.rejected += new
 
 
 class SearchEngine:
@@ -205,7 +227,7 @@ class SearchEngine:
             parent = self.rng.choices(parents, ranks)[0]
             name = self.rng.choices(names, weights)[0]
             try:
-                trace = self.mutators[name].apply(parent.pre.trace)
+                trace = _apply_mutator(self.mutators[name], parent.pre.trace, self._seed())
             except Exception:  # a mutator that finds nothing to change raises or returns None
                 trace = None
             pre = self.replay(trace) if trace is not None else None
@@ -250,15 +272,17 @@ class SearchEngine:
             self.seen.insert_many(np.array([c.key for c in candidates], dtype=np.int64))
 
     # -- proposer chains -------------------------------------------------------------------------
-    def situation(self, state: Any, latency_us: float | None) -> Situation:
-        """What the proposer sees for ``state``."""
+    def situation(
+        self, state: Any, latency_us: float | None, history: History | None = None
+    ) -> Situation:
+        """What the proposer sees for ``state`` (with this engine's history by default)."""
         return build_situation(
             state,
             workload=self.workload_name,
             target=self.target,
             menu_limit=self.config.menu_limit if self.proposer.needs_menu else 0,
             latency_us=latency_us,
-            history=self.history,
+            history=self.history if history is None else history,
         )
 
     def expand(
@@ -268,15 +292,18 @@ class SearchEngine:
         width: int | None = None,
         branching: int | None = None,
         budget: int | None = None,
+        history: History | None = None,
     ) -> list[Candidate]:
         """Proposer chains from the best states; every intermediate state is a candidate.
 
         ``width``, ``branching`` and ``budget`` override the config's beam width, steps asked per
-        state and proposer calls. Returns an empty list (and logs why) when the proposer fails,
-        so the caller falls back to mutation and sampling.
+        state and proposer calls; ``history`` replaces the engine's (a snapshot, for background
+        proposals). Returns an empty list (and logs why) when the proposer fails, so the caller
+        falls back to mutation and sampling.
         """
         from ..steps import State
 
+        history = self.history if history is None else history
         calls = 0
         out: list[Candidate] = []
         budget = self.config.proposer_calls_per_iter if budget is None else budget
@@ -291,13 +318,13 @@ class SearchEngine:
                     logger.info("cannot build a step state from a frontier schedule: %s", exc)
                     continue
             proposal = self.proposer.propose(
-                self.situation(start.state, start.latency_us),
+                self.situation(start.state, start.latency_us, history),
                 k=branching,
                 validate=validator_for(start.state),
             )
             calls += 1
             for rejection in proposal.rejections:
-                self.history.reject(rejection.step, rejection.reason)
+                history.reject(rejection.step, rejection.reason)
             if proposal.error:
                 # Warn once per run; later failures are routine fallback, logged at INFO.
                 log = logger.info if self._warned else logger.warning
@@ -309,16 +336,17 @@ class SearchEngine:
                 self._warned = True
                 return out
             for first in proposal.steps:
-                chain_calls = self._chain(start, first.step, out, budget - calls)
-                calls += chain_calls
+                calls += self._chain(start, first.step, out, budget - calls, history)
         return out
 
-    def _chain(self, start: Frontier, first: str, out: list[Candidate], budget: int) -> int:
+    def _chain(
+        self, start: Frontier, first: str, out: list[Candidate], budget: int, history: History
+    ) -> int:
         """Follow one chain from ``start`` beginning with ``first``; return proposer calls used."""
         try:
             state = start.state.apply(first)
         except StepError as exc:  # a proposer that skipped validation: a rejection, not a failure
-            self.history.reject(first, str(exc))
+            history.reject(first, str(exc))
             return 0
         states, calls = follow(
             self.proposer,
@@ -326,7 +354,7 @@ class SearchEngine:
             workload=self.workload_name,
             target=self.target,
             depth=min(self.config.chain_depth - 1, budget),
-            history=self.history,
+            history=history,
             menu_limit=self.config.menu_limit,
         )
         self._chains += 1
@@ -345,6 +373,14 @@ class SearchEngine:
             state=state,
             parent_latency_us=start.latency_us,
         )
+
+
+def _apply_mutator(mutator: Any, trace: Any, seed: int) -> Any:
+    """``mutator.apply(trace)`` with an explicit random state (the Python API always passes -1,
+    a nondeterministic seed, which would make a replayed run diverge)."""
+    from tvm.s_tir.meta_schedule import _ffi_api
+
+    return _ffi_api.MutatorApply(mutator, trace, seed)
 
 
 def _signed64(value: int) -> int:

@@ -36,8 +36,9 @@ from tvm.s_tir.meta_schedule.search_strategy import MeasureCandidate, PySearchSt
 from ..proposers.base import Proposer
 from ..tvm_compat import preload_tensor_intrin
 from .config import SearchConfig
-from .engine import Candidate, Frontier, SearchEngine
+from .engine import Candidate, Frontier, History, SearchEngine
 from .mutator_probability import LLMMutatorProbability
+from .ranking import CandidateRanker
 
 logger = logging.getLogger("tvm_llm_sched.search")
 
@@ -103,6 +104,7 @@ class LLMGuidedSearch(PySearchStrategy):
         self._fallback_logged = False
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._speculative: concurrent.futures.Future | None = None
+        self._speculative_history: History | None = None
         self._iteration_frontier: list[Frontier] = []
         # ms.tune_tir builds its TuneContext after this constructor runs: make that import fast.
         preload_tensor_intrin()
@@ -150,6 +152,7 @@ class LLMGuidedSearch(PySearchStrategy):
             seed=seed if seed > 0 else 1,
             workload_name=str(ctx.task_name or "main"),
         )
+        self.ranker = CandidateRanker(ctx, cost_model, min_samples=self.config.ranker_min_samples)
         self.workload = database.commit_workload(ctx.mod) if database is not None else None
         self._remember_database()
 
@@ -200,6 +203,7 @@ class LLMGuidedSearch(PySearchStrategy):
                 self.mutator_probability.record(cand.mutator, improved=improved)
         self.trials_measured += len(results)
         self._pending = []
+        self.ranker.update(measure_candidates, results)
         if (
             self.config.mutator_update_every
             and self.iteration % self.config.mutator_update_every == 0
@@ -242,7 +246,7 @@ class LLMGuidedSearch(PySearchStrategy):
         cfg = self.config
         frontier = self._frontier()
         self._iteration_frontier = frontier  # reused by _speculate after this batch is chosen
-        trained = self.trials_measured > 0 and self.cost_model is not None
+        trained = self.ranker.ready()
         if frontier:
             proposed = engine.finalize(self._expand(frontier))
         else:
@@ -291,18 +295,26 @@ class LLMGuidedSearch(PySearchStrategy):
             self._executor = concurrent.futures.ThreadPoolExecutor(
                 max_workers=1, thread_name_prefix="tvm_llm_sched-proposer"
             )
-        self._speculative = self._executor.submit(self._expand_now, frontier)
+        # The proposer sees the history as of now, whatever the runner reports meanwhile.
+        self._speculative_history = self.engine.history.snapshot()
+        self._speculative = self._executor.submit(
+            self._expand_now, frontier, history=self._speculative_history
+        )
 
     def _expand(self, starts: list[Frontier], **budget: int) -> list[Candidate]:
         speculative, self._speculative = self._speculative, None
         if speculative is not None:
             # Proposals made while the previous batch was measured (model latency hidden).
-            return speculative.result()
+            proposed = speculative.result()
+            self.engine.history.merge_rejections(self._speculative_history)
+            return proposed
         return self._expand_now(starts, **budget)
 
-    def _expand_now(self, starts: list[Frontier], **budget: int) -> list[Candidate]:
+    def _expand_now(
+        self, starts: list[Frontier], history: History | None = None, **budget: int
+    ) -> list[Candidate]:
         try:
-            return self.engine.expand(starts, **budget)
+            return self.engine.expand(starts, history=history, **budget)
         except Exception as exc:  # a proposer is user code; tuning must go on
             if not self._fallback_logged:
                 logger.warning(
@@ -316,8 +328,8 @@ class LLMGuidedSearch(PySearchStrategy):
     def _ranked(self, candidates: list[Candidate]) -> list[Candidate]:
         if not candidates:
             return []
-        scores = self.cost_model.predict(
-            self.context, [MeasureCandidate(c.sch, _args_info(c.sch)) for c in candidates]
+        scores = self.ranker.scores(
+            [MeasureCandidate(c.sch, _args_info(c.sch)) for c in candidates]
         )
         order = sorted(range(len(candidates)), key=lambda i: -float(scores[i]))
         return [candidates[i] for i in order]
