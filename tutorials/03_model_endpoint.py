@@ -1,68 +1,64 @@
-"""Steer tuning with an OpenAI-compatible model endpoint, recorded, then replayed offline.
+"""Steer tuning with an OpenAI-compatible model endpoint, record the run, then replay it offline.
 
 Without a model at hand, this starts the project's own policy server (the embedded expert policy
 behind an OpenAI-compatible API on 127.0.0.1) and uses it exactly like vLLM, Ollama or a hosted
-API: point ``base_url`` at your server instead (or set ``TVM_LLM_SCHED_BASE_URL``,
-``TVM_LLM_SCHED_MODEL`` and ``TVM_LLM_SCHED_API_KEY``). Every prompt and reply is recorded; the
-same run is then repeated with a replay proposer and no server: recorded requests get their
-recorded replies byte for byte; a request that was never recorded (the second run's prompts can
-differ from the first's) is a logged miss, and the search falls back to its own moves for that
-iteration, so the run still completes.
+API: point ``TVM_LLM_SCHED_BASE_URL``, ``TVM_LLM_SCHED_MODEL`` and ``TVM_LLM_SCHED_API_KEY`` at
+your server instead (or build the proposer with ``create("openai", base_url=..., model=...)``).
+
+The live run is recorded: its settings, every measurement, every prompt and reply. The replay then
+runs with no server, no compiler work and no timing: the model's side comes from the recorded
+exchanges and the machine's side from the recorded measurements, so the search takes the same path
+and writes the same tuning records. It reports how many candidates it served from the recording
+and how many it missed (0 for a faithful replay).
 
 Run with ``python tutorials/03_model_endpoint.py``.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
+from unittest import mock
 
-from tvm.s_tir import meta_schedule as ms
-
-from tvm_llm_sched.hardware import host_target
-from tvm_llm_sched.proposers import PolicyServer, create
-from tvm_llm_sched.search import LLMGuidedSearch
-from tvm_llm_sched.tvm_compat import local_builder
-from tvm_llm_sched.workloads import load_workload
-
-
-def tune(proposer, work_dir: str) -> float:
-    """Tune GMM:0 for 16 trials with ``proposer``; return the best latency in us."""
-    workload = load_workload("GMM:0")
-    database = ms.tune_tir(
-        workload.mod,
-        host_target(),
-        work_dir,
-        max_trials_global=16,
-        num_trials_per_iter=8,
-        strategy=LLMGuidedSearch(proposer),
-        builder=local_builder(),
-        seed=1,
-    )
-    best = database.get_top_k(database.commit_workload(workload.mod), 1)[0]
-    return 1e6 * sum(float(s) for s in best.run_secs) / len(best.run_secs)
+from tvm_llm_sched.proposers import PolicyServer
+from tvm_llm_sched.tune import tune_workload
 
 
 def main() -> None:
     """Record a run against the local policy server, then replay it with no server."""
     with tempfile.TemporaryDirectory() as root:
-        recordings = Path(root) / "recordings"
-        with PolicyServer() as server:
-            live = create(
-                "openai",
-                base_url=server.base_url,
-                model="expert-policy",
-                api_key="sk-local",
-                record_to=str(recordings),
+        recording = Path(root) / "recording"
+        with (
+            PolicyServer(model="expert-policy") as server,
+            mock.patch.dict(
+                os.environ,
+                {"TVM_LLM_SCHED_BASE_URL": server.base_url, "TVM_LLM_SCHED_MODEL": "expert-policy"},
+            ),
+        ):
+            live = tune_workload(
+                "GMM:0",
+                trials=16,
+                num_trials_per_iter=8,
+                work_dir=Path(root) / "live",
+                record_to=recording,
+                progress=False,
             )
-            print(
-                f"live:   best {tune(live, str(Path(root) / 'live')):.1f} us, "
-                f"{server.request_count} model calls"
-            )
-        replayed = create("replay", path=str(recordings))
+            calls = server.request_count
         print(
-            f"replay: best {tune(replayed, str(Path(root) / 'replay')):.1f} us, no server "
-            "(misses, if any, are logged above)"
+            f"live:   best {live.best_latency_us:.1f} us, {calls} model calls, {live.wall_s:.0f} s"
+        )
+
+        replay = tune_workload(
+            replay_from=recording, work_dir=Path(root) / "replay", progress=False
+        )
+        same = (Path(root) / "live" / "database_tuning_record.json").read_bytes() == (
+            Path(root) / "replay" / "database_tuning_record.json"
+        ).read_bytes()
+        print(
+            f"replay: best {replay.best_latency_us:.1f} us, no server, {replay.wall_s:.0f} s, "
+            f"{replay.replay_served} served, {replay.replay_misses} missed, "
+            f"identical records: {same}"
         )
 
 

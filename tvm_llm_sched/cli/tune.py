@@ -12,7 +12,9 @@ from .app import app
 
 @app.command()
 def tune(
-    workload: str = typer.Option(..., "--workload", "-w", help='"GMM:1" or a TVMScript file.'),
+    workload: str = typer.Option(
+        None, "--workload", "-w", help='"GMM:1" or a TVMScript file (with --replay: optional).'
+    ),
     trials: int = typer.Option(64, "--trials", "-n", min=1, help="Trials to measure."),
     strategy: str = typer.Option(
         "llm", "--strategy", "-s", help="llm | evolutionary | replay-trace | replay-func"
@@ -27,11 +29,22 @@ def tune(
         None, "--proposer", help="expert | openai (default: endpoint if configured, else expert)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    record: Path = typer.Option(
+        None, "--record", help="Record settings, measurements and model replies in this directory."
+    ),
+    replay: Path = typer.Option(
+        None,
+        "--replay",
+        help="Replay a run recorded with --record: no model, no measuring; settings come from it.",
+    ),
 ) -> None:
     """Tune WORKLOAD; print best latency, GFLOP/s, speedup and where the records are."""
     from ..errors import TvmLlmSchedError
     from ..tune import tune_workload
 
+    if workload is None and replay is None:
+        typer.echo("error: --workload is required (unless --replay names a recorded run)", err=True)
+        raise typer.Exit(2)
     try:
         result = tune_workload(
             workload,
@@ -42,6 +55,8 @@ def tune(
             num_trials_per_iter=per_iter,
             seed=seed,
             proposer=proposer,
+            record_to=record,
+            replay_from=replay,
         )
     except (TvmLlmSchedError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)

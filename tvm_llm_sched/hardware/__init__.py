@@ -1,6 +1,6 @@
 """Host hardware: the llvm target for this machine and the CPU facts prompts and peaks need."""
 
 from .cpu import CpuInfo, detect_cpu
-from .target import host_target, resolve_target
+from .target import host_target, resolve_target, target_to_dict
 
-__all__ = ["CpuInfo", "detect_cpu", "host_target", "resolve_target"]
+__all__ = ["CpuInfo", "detect_cpu", "host_target", "resolve_target", "target_to_dict"]

@@ -132,3 +132,25 @@ def resolve_target(target: Any = None):
     if spec["kind"] == "llvm" and "mcpu" not in spec:
         return host_target(**{key: value for key, value in spec.items() if key != "kind"})
     return _make_target(spec)
+
+
+def target_to_dict(target: Any) -> dict[str, Any]:
+    """A JSON-ready dict of ``target`` that :func:`resolve_target` turns back into an equal target.
+
+    Examples
+    --------
+    >>> spec = target_to_dict(host_target(mcpu="skylake-avx512", **{"num-cores": 4}))
+    >>> spec["kind"], spec["mcpu"], spec["num-cores"]
+    ('llvm', 'skylake-avx512', 4)
+    """
+
+    def plain(value: Any) -> Any:
+        if value is None or isinstance(value, (str, int, float, bool)):
+            return value
+        if hasattr(value, "items"):  # tvm_ffi Map
+            return {str(k): plain(v) for k, v in value.items()}
+        if hasattr(value, "__iter__"):  # tvm_ffi Array
+            return [plain(v) for v in value]
+        return str(value)
+
+    return plain(resolve_target(target).export())

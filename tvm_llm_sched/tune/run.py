@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
+import random
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import VerificationError
+from .recording import CHAT_DIR, RunManifest
 
 logger = logging.getLogger("tvm_llm_sched.tune")
 
@@ -58,6 +61,8 @@ class TuneResult:
     work_dir: str
     wall_s: float
     schedule: Any = dataclasses.field(repr=False, compare=False)
+    replay_served: int | None = None
+    replay_misses: int | None = None
 
     @property
     def speedup(self) -> float:
@@ -81,6 +86,14 @@ class TuneResult:
                 ),
                 f"records       {self.work_dir}/database_tuning_record.json",
             ]
+            + (
+                [
+                    f"replayed      {self.replay_served} measurements served from the recording, "
+                    f"{self.replay_misses} missed"
+                ]
+                if self.replay_served is not None
+                else []
+            )
         )
 
 
@@ -169,8 +182,53 @@ def best_verified(
     raise VerificationError(f"none of the {top_k} best schedules of {workload.name} verified")
 
 
+def _recording_proposer(proposer: Any, strategy: str, root: Path) -> tuple[Any, str]:
+    """The proposer to tune with while recording, and its name for the run manifest."""
+    from ..llm.config import ENV_BASE_URL
+    from ..proposers import Proposer, create
+
+    if strategy != "llm":
+        return proposer, "none"
+    if isinstance(proposer, Proposer):
+        logger.warning(
+            "recording: the replies of proposer %r are not recorded (pass proposer='openai' to "
+            "record an endpoint); a replay must be given the same proposer",
+            proposer.name,
+        )
+        return proposer, proposer.name
+    endpoint = proposer == "openai" or (
+        proposer is None and os.environ.get(ENV_BASE_URL, "").strip()
+    )
+    if endpoint:
+        return create("openai", record_to=root / CHAT_DIR), "openai"
+    if proposer in (None, "expert"):
+        return "expert", "expert"  # deterministic: the same situations get the same steps
+    raise ValueError(f"cannot record proposer {proposer!r}; use 'openai' or 'expert'")
+
+
+def _replay_proposer(proposer: Any, manifest: RunManifest, root: Path) -> Any:
+    """The proposer of a replay: the recorded exchanges, the expert policy, or the caller's."""
+    if proposer is not None or manifest.strategy != "llm":
+        return proposer
+    if manifest.proposer == "openai":
+        from ..proposers import create
+
+        return create("replay", path=root / CHAT_DIR)
+    if manifest.proposer == "expert":
+        return "expert"
+    raise ValueError(
+        f"the recorded run used proposer {manifest.proposer!r}, whose replies were not recorded; "
+        "pass that proposer again"
+    )
+
+
+def _has_records(work_dir: Path) -> bool:
+    records = work_dir / "database_tuning_record.json"
+    return records.exists() and records.stat().st_size > 0
+
+
 def tune_workload(
-    workload: Any,
+    workload: Any = None,
     *,
     trials: int = 64,
     strategy: str = "llm",
@@ -180,6 +238,8 @@ def tune_workload(
     seed: int | None = None,
     proposer: Any = None,
     progress: bool = True,
+    record_to: str | Path | None = None,
+    replay_from: str | Path | None = None,
 ) -> TuneResult:
     """Tune a workload with MetaSchedule and the chosen strategy, then verify the best schedule.
 
@@ -204,6 +264,16 @@ def tune_workload(
         For ``"llm"``: a proposer or kind; None picks the configured endpoint or the expert policy.
     progress : bool
         Show a progress bar with trials and best latency.
+    record_to : str | Path | None
+        Record the run there: its settings (``run.json``, with a seed chosen if none was given),
+        every measurement, and an LLM endpoint's exchanges (see
+        :mod:`tvm_llm_sched.tune.recording`).
+    replay_from : str | Path | None
+        Replay a recorded run: settings from its ``run.json`` (``workload`` may be omitted; the
+        budget, strategy, seed and target arguments are ignored), measurements and model replies
+        served from the recording, nothing compiled or timed except the final verification. The
+        work dir must hold no records. A faithful replay reports 0 misses and writes the same
+        tuning records as the recorded run.
 
     Returns
     -------
@@ -213,21 +283,63 @@ def tune_workload(
     ------
     VerificationError
         If no schedule among the best records computes the right result.
+    DatabaseRecordError
+        If ``replay_from`` holds no recorded run.
+    ValueError
+        For both ``record_to`` and ``replay_from``, a replay into a work dir with records, or no
+        workload.
     """
     import tqdm
     from tvm.s_tir import meta_schedule as ms
 
     from ..bench.references import EvaluatorSettings, time_unscheduled
-    from ..hardware import resolve_target
+    from ..hardware import resolve_target, target_to_dict
+    from ..measure import MeasurementStore, recording_measurer, replaying_measurer
     from ..tvm_compat import local_builder, preload_tensor_intrin
     from ..workloads import load_workload
     from .progress import ProgressCallback
 
+    if record_to is not None and replay_from is not None:
+        raise ValueError("record_to and replay_from exclude each other")
     preload_tensor_intrin()
+    replay = None
+    if replay_from is not None:
+        replay_from = Path(replay_from)
+        manifest = RunManifest.load(replay_from)
+        workload = workload if workload is not None else manifest.workload
+        strategy, trials, seed = manifest.strategy, manifest.trials, manifest.seed
+        num_trials_per_iter, target = manifest.num_trials_per_iter, manifest.target
+        proposer = _replay_proposer(proposer, manifest, replay_from)
+        replay = replaying_measurer(MeasurementStore(replay_from))
+    if workload is None:
+        raise ValueError("no workload: pass one (the recorded run used an in-memory module)")
+    spec = str(workload) if isinstance(workload, (str, os.PathLike)) else None
     workload = load_workload(workload)
     target = resolve_target(target)
+    builder, runner = local_builder(), "local"
+    if replay is not None:
+        builder, runner = replay.builder, replay.runner
+    elif record_to is not None:
+        record_to = Path(record_to)
+        if seed is None:  # a replay must take the same random path
+            seed = random.SystemRandom().randint(1, 2**31 - 1)
+        proposer, proposer_name = _recording_proposer(proposer, strategy, record_to)
+        RunManifest(
+            workload=spec,
+            strategy=strategy,
+            trials=trials,
+            num_trials_per_iter=num_trials_per_iter,
+            seed=seed,
+            target=target_to_dict(target),
+            proposer=proposer_name,
+        ).save(record_to)
+        recorder = recording_measurer(builder, runner, MeasurementStore(record_to))
+        builder, runner = recorder.builder, recorder.runner
     chosen = make_strategy(strategy, proposer=proposer, seed=seed)
-    work_dir = Path(work_dir or Path("work_dirs") / f"{workload.slug}-{strategy}")
+    suffix = "-replay" if replay is not None else ""
+    work_dir = Path(work_dir or Path("work_dirs") / f"{workload.slug}-{strategy}{suffix}")
+    if replay is not None and _has_records(work_dir):
+        raise ValueError(f"a replay needs a work dir without records; {work_dir} has some")
     work_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with (
@@ -240,7 +352,8 @@ def tune_workload(
             str(work_dir),
             max_trials_global=trials,
             num_trials_per_iter=num_trials_per_iter,
-            builder=local_builder(),
+            builder=builder,
+            runner=runner,
             measure_callbacks=[
                 *ms.measure_callback.MeasureCallback.create("default"),
                 ProgressCallback(bar),
@@ -264,4 +377,6 @@ def tune_workload(
         work_dir=str(work_dir),
         wall_s=wall,
         schedule=record.as_measure_candidate().sch,
+        replay_served=replay.counter.served if replay is not None else None,
+        replay_misses=replay.misses if replay is not None else None,
     )
