@@ -53,10 +53,7 @@ def test_learned_locations_of_another_space_do_not_break_a_tile_decision():
 def test_learned_locations_are_used_for_a_compute_location_decision():
     spaces = _softmax_spaces()
     state, name = next(
-        (s, n)
-        for s in spaces
-        for n, d in _decisions(s).items()
-        if d["kind"] == "compute_location"
+        (s, n) for s in spaces for n, d in _decisions(s).items() if d["kind"] == "compute_location"
     )
     proposal = ExpertPolicy().propose(
         _situation_with_rejection(state, name), k=20, validate=validator_for(state)
