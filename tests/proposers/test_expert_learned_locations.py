@@ -38,26 +38,24 @@ def _decisions(state):
     return {d["name"]: d for d in situation.facts["decisions"]}
 
 
-def test_learned_locations_of_another_space_do_not_break_a_tile_decision():
-    spaces = _softmax_spaces()
+def _propose_after_rejection(kind: str, *, k: int):
+    """The first softmax state with a decision of ``kind``, that decision's name, and the
+    policy's proposal after a rejection that lists valid locations for that name."""
     state, name = next(
-        (s, n) for s in spaces for n, d in _decisions(s).items() if d["kind"] == "tile"
+        (s, n) for s in _softmax_spaces() for n, d in _decisions(s).items() if d["kind"] == kind
     )
-    proposal = ExpertPolicy().propose(
-        _situation_with_rejection(state, name), k=3, validate=validator_for(state)
-    )
+    situation = _situation_with_rejection(state, name)
+    return state, name, ExpertPolicy().propose(situation, k=k, validate=validator_for(state))
+
+
+def test_learned_locations_of_another_space_do_not_break_a_tile_decision():
+    state, name, proposal = _propose_after_rejection("tile", k=3)
     assert proposal.error is None
     assert proposal.steps, "the policy must still propose steps"
 
 
 def test_learned_locations_are_used_for_a_compute_location_decision():
-    spaces = _softmax_spaces()
-    state, name = next(
-        (s, n) for s in spaces for n, d in _decisions(s).items() if d["kind"] == "compute_location"
-    )
-    proposal = ExpertPolicy().propose(
-        _situation_with_rejection(state, name), k=20, validate=validator_for(state)
-    )
+    state, name, proposal = _propose_after_rejection("compute_location", k=20)
     assert proposal.error is None
     located = [
         int(s.step.rsplit(",", 1)[1].rstrip(")"))

@@ -91,6 +91,17 @@ class _Scorer:
         """Plausible tilings of one tile decision (the rule-based filter)."""
         extent, n, inner_max = fact["extent"], fact["n"], fact["max_innermost"]
         options = _factorizations(extent, n, inner_max)
+        level = fact.get("rfactor_level")
+        if level is not None:
+            # The rfactored level holds the partial results: a vector of them when innermost,
+            # a parallel loop over them when outer.
+            if level == n - 1:
+                keep = [o for o in options if o[-1] % self.lanes == 0 and o[-1] <= 4 * self.lanes]
+            else:
+                keep = [
+                    o for o in options if o[level] % self.cores == 0 and o[level] <= 16 * self.cores
+                ]
+            return keep or options
         if fact.get("reduction"):
             keep = [o for o in options if o[-1] <= 16]
         elif fact.get("output_innermost"):
@@ -107,13 +118,30 @@ class _Scorer:
         blocks: dict[str, list[tuple[dict[str, Any], tuple[int, ...]]]] = {}
         for name, value in values.items():
             fact = self.decisions[name]
-            if fact["kind"] == "tile":
+            if fact["kind"] == "tile" and fact.get("rfactor_level") is not None:
+                score *= self._rfactor_score(fact, tuple(value))
+            elif fact["kind"] == "tile":
                 blocks.setdefault(fact.get("block", ""), []).append((fact, tuple(value)))
             elif fact["kind"] == "categorical" and "unroll" in fact.get("target", ""):
                 score *= _UNROLL_PRIOR.get(fact["candidates"][value], 0.8)
         for tiles in blocks.values():
             score *= self._block_score(tiles)
         return score
+
+    def _rfactor_score(self, fact: dict[str, Any], value: tuple[int, ...]) -> float:
+        """An rfactored reduction: its partial results should fill whole vectors (innermost
+        level) or every core (outer level), and each partial still reduces a long run."""
+        level = fact["rfactor_level"]
+        partials = value[level]
+        if level == len(value) - 1:
+            fill = partials / (math.ceil(partials / self.lanes) * self.lanes)
+            size = 1.0 if partials <= 4 * self.lanes else 0.9
+        else:
+            fill = min(1.0, partials / self.cores)
+            fill *= 0.5 + 0.5 * partials / (math.ceil(partials / self.cores) * self.cores)
+            size = 1.0 if partials <= 16 * self.cores else 0.9
+        run = fact["extent"] // max(1, partials)
+        return fill * size * min(1.0, run / (4 * self.lanes)) ** 0.5
 
     def _block_score(self, tiles: list[tuple[dict[str, Any], tuple[int, ...]]]) -> float:
         spatial = [(f, v) for f, v in tiles if not f.get("reduction")]

@@ -124,15 +124,10 @@ def decision_facts(sch: Any, mod: Any) -> list[dict[str, Any]]:
                 "n": int(inst.attrs[0]),
                 "max_innermost": int(inst.attrs[1]),
             }
-            loops_inst = _producer(insts, inst.inputs[0])
-            if loops_inst is not None and loops_inst.kind.name == "GetLoops":
-                block_inst = _producer(insts, loops_inst.inputs[0])
-                index = next(
-                    i for i, o in enumerate(loops_inst.outputs) if o.same_as(inst.inputs[0])
-                )
-                if block_inst is not None and block_inst.kind.name == "GetSBlock":
-                    fact["block"] = str(block_inst.attrs[0])
-                    fact.update(_block_iter_info(mod, fact["block"], index))
+            fact.update(_loop_origin(insts, mod, inst.inputs[0]))
+            level = _rfactor_level(insts, position, inst)
+            if level is not None:
+                fact["rfactor_level"] = level
             fact.setdefault("reduction", False)
             fact.setdefault("output_innermost", False)
         elif kind == "SampleCategorical":
@@ -156,6 +151,45 @@ def decision_facts(sch: Any, mod: Any) -> list[dict[str, Any]]:
             }
         facts.append(fact)
     return facts
+
+
+def _loop_origin(insts: list[Any], mod: Any, loop_rv: Any) -> dict[str, Any]:
+    """Block and iterator facts of a loop the trace got from ``GetLoops`` (directly, or fused
+    from several such loops: then the first one's iterator speaks for the fused loop, as the
+    rules fuse loops of one kind only)."""
+    origin = _producer(insts, loop_rv)
+    if origin is not None and origin.kind.name == "Fuse" and origin.inputs:
+        loop_rv = origin.inputs[0]
+        origin = _producer(insts, loop_rv)
+    if origin is None or origin.kind.name != "GetLoops":
+        return {}
+    block_inst = _producer(insts, origin.inputs[0])
+    if block_inst is None or block_inst.kind.name != "GetSBlock":
+        return {}
+    index = next(i for i, o in enumerate(origin.outputs) if o.same_as(loop_rv))
+    block = str(block_inst.attrs[0])
+    return {"block": block, **_block_iter_info(mod, block, index)}
+
+
+def _rfactor_level(insts: list[Any], position: int, sample: Any) -> int | None:
+    """Which tile level of ``sample`` an ``RFactor`` turns into a spatial loop of the rf block
+    (its partial results), or None. MetaSchedule's AddRFactor rule splits a reduction loop with
+    the sampled tile, then rfactors one of the split loops."""
+    split = next(
+        (
+            inst
+            for inst in insts[position + 1 :]
+            if inst.kind.name == "Split"
+            and any(arg.same_as(sample.outputs[0]) for arg in inst.inputs)
+        ),
+        None,
+    )
+    if split is None:
+        return None
+    for level, loop in enumerate(split.outputs):
+        if _consumer(insts, position, loop, "RFactor") is not None:
+            return level
+    return None
 
 
 def _product(values: list[int]) -> int:
