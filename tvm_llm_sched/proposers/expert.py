@@ -255,11 +255,15 @@ class ExpertPolicy(Proposer):
                 options[name] = [list(o) for o in scorer.tile_options(fact)]
             elif fact["kind"] == "categorical":
                 options[name] = list(range(len(fact["candidates"])))
+            elif fact.get("expensive") and fact["value"] == -2:
+                # An inlined exp/log/... is recomputed by every consumer: move it out. Without a
+                # menu: root and the outer loops; illegal ones are rejected by the caller's
+                # validator and the next step is taken.
+                options[name] = [v for v in locations.get(name) or [-1, 0, 1, 2, 3] if v != -2]
             else:
-                # Without a menu: inline, root and the outer loops; illegal ones are rejected by
-                # the caller's validator and the next step is taken.
-                known = locations.get(name) or [-2, -1, 0, 1, 2, 3]
-                options[name] = sorted({fact["value"], *known})
+                # The prior cannot judge other locations: keep the sampled one (the search samples
+                # others and measures them) instead of moving it at random.
+                options[name] = [fact["value"]]
         return options
 
     def _target_steps(

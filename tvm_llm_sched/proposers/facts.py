@@ -80,6 +80,55 @@ def _bindings(sch: Any, block_rv: Any) -> list[Any]:
     return []
 
 
+_TRANSCENDENTAL = frozenset(
+    f"tirx.{name}"
+    for name in (
+        "exp",
+        "exp2",
+        "exp10",
+        "log",
+        "log2",
+        "log10",
+        "pow",
+        "tanh",
+        "sigmoid",
+        "erf",
+        "sin",
+        "cos",
+        "tan",
+        "atan",
+        "sqrt",
+        "rsqrt",
+    )
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _calls_transcendental(mod: Any, block_name: str) -> bool:
+    """Whether block ``block_name`` of ``mod`` computes a transcendental function (``exp``, ...):
+    inlining such a block into several consumers computes it once per consumer."""
+    import tvm
+
+    try:
+        sch = tvm.s_tir.Schedule(mod)
+        body = sch.get(sch.get_sblock(block_name)).body
+    except Exception:  # a block made by a schedule rule: not in the workload
+        return False
+    return _mentions_op(getattr(body, "value", None), _TRANSCENDENTAL)
+
+
+def _mentions_op(expr: Any, ops: frozenset[str]) -> bool:
+    # No dtype guard here: tvm 0.27's ``tvm.ir.expr.Call`` has none.
+    if expr is None or isinstance(expr, (str, int, float)):
+        return False
+    op = getattr(expr, "op", None)
+    if op is not None and getattr(op, "name", None) in ops:
+        return True
+    children = [getattr(expr, f, None) for f in ("a", "b", "value", "true_value", "false_value")]
+    children += list(getattr(expr, "args", ()) or ())
+    return any(_mentions_op(child, ops) for child in children)
+
+
 def _uses(expr: Any, var: Any) -> bool:
     """Whether TIR expression ``expr`` mentions ``var`` (tvm 0.27 has no Python expr visitor)."""
     if expr.same_as(var):
@@ -141,13 +190,17 @@ def decision_facts(sch: Any, mod: Any) -> list[dict[str, Any]]:
             }
         else:
             getter = _producer(insts, inst.inputs[0])
+            block = (
+                str(getter.attrs[0])
+                if getter is not None and getter.kind.name == "GetSBlock"
+                else ""
+            )
             fact = {
                 "name": name,
                 "kind": "compute_location",
                 "value": value,
-                "block": str(getter.attrs[0])
-                if getter is not None and getter.kind.name == "GetSBlock"
-                else "",
+                "block": block,
+                "expensive": _calls_transcendental(mod, block),
             }
         facts.append(fact)
     return facts
