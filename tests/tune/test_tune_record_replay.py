@@ -97,3 +97,25 @@ def test_replay_of_a_directory_without_a_recording_is_a_clear_error(tmp_path):
 
     with pytest.raises(DatabaseRecordError, match="not a recorded tuning run"):
         tune_workload(replay_from=tmp_path, progress=False)
+
+
+def test_expert_policy_run_replays_from_its_measurements(tmp_path, offline):
+    """The default proposer (the expert policy) has no exchanges to record: the same policy
+    answers the replay, and the recorded measurements keep it on the recorded path."""
+    live = tune_workload(
+        "C1D:0",
+        trials=TRIALS,
+        num_trials_per_iter=PER_ITER,
+        proposer="expert",
+        work_dir=tmp_path / "live",
+        record_to=tmp_path / "rec",
+        progress=False,
+    )
+    assert RunManifest.load(tmp_path / "rec").proposer == "expert"
+    assert not (tmp_path / "rec" / "chat").exists()
+    replayed = tune_workload(
+        replay_from=tmp_path / "rec", work_dir=tmp_path / "replay", progress=False
+    )
+    assert replayed.replay_misses == 0
+    assert _records(tmp_path / "replay") == _records(tmp_path / "live")
+    assert replayed.best_latency_us == live.best_latency_us
