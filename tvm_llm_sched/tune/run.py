@@ -273,7 +273,8 @@ def tune_workload(
         budget, strategy, seed and target arguments are ignored), measurements and model replies
         served from the recording, nothing compiled or timed except the final verification. The
         work dir must hold no records. A faithful replay reports 0 misses and writes the same
-        tuning records as the recorded run.
+        tuning records as the recorded run; that holds for ``"llm"`` (TVM's own strategies rank
+        with NumPy's unseeded RNG during the cost model's warm-up, so their replays may miss).
 
     Returns
     -------
