@@ -220,11 +220,11 @@ class ExpertPolicy(Proposer):
         current = {d["name"]: d["value"] for d in decisions}
         edited = _edited_decisions(situation.state_steps)
         options = self._options(scorer, decisions, situation.menu, edited)
-        kinds = {d["name"]: d["kind"] for d in decisions}
         for name, valid in _valid_locations(situation.rejections).items():
             # Rejections come from every state of the task, and decision names are numbered per
             # design space: only a compute-location decision here can use a learned location list.
-            if kinds.get(name) == "compute_location" and name not in edited:
+            fact = scorer.decisions.get(name, {})
+            if fact.get("kind") == "compute_location" and name not in edited:
                 options[name] = sorted(set(valid) | {current[name]})
         if situation.state_latency_us is not None:
             steps = self._local_moves(scorer, decisions, current, options)

@@ -127,12 +127,17 @@ def create(kind: str | Proposer, **kwargs: Any) -> Proposer:
     return builder(**kwargs)
 
 
+def default_kind() -> str:
+    """``"openai"`` when ``TVM_LLM_SCHED_BASE_URL`` is set, else ``"expert"``."""
+    return "openai" if os.environ.get(ENV_BASE_URL, "").strip() else "expert"
+
+
 def default_proposer() -> Proposer:
-    """``create("openai")`` when ``TVM_LLM_SCHED_BASE_URL`` is set, else ``create("expert")``.
+    """``create(default_kind())``: the configured endpoint, else the embedded expert policy.
 
     Raises
     ------
     ProposerError
         The environment names an endpoint inconsistently (e.g. a base URL but no model).
     """
-    return create("openai" if os.environ.get(ENV_BASE_URL, "").strip() else "expert")
+    return create(default_kind())

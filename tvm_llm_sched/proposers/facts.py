@@ -117,30 +117,31 @@ def _calls_transcendental(mod: Any, block_name: str) -> bool:
     return _mentions_op(getattr(body, "value", None), _TRANSCENDENTAL)
 
 
-def _mentions_op(expr: Any, ops: frozenset[str]) -> bool:
-    # No dtype guard here: tvm 0.27's ``tvm.ir.expr.Call`` has none.
-    if expr is None or isinstance(expr, (str, int, float)):
-        return False
-    op = getattr(expr, "op", None)
-    if op is not None and getattr(op, "name", None) in ops:
-        return True
-    children = [getattr(expr, f, None) for f in ("a", "b", "value", "true_value", "false_value")]
-    children += list(getattr(expr, "args", ()) or ())
-    return any(_mentions_op(child, ops) for child in children)
-
-
-def _uses(expr: Any, var: Any) -> bool:
-    """Whether TIR expression ``expr`` mentions ``var`` (tvm 0.27 has no Python expr visitor)."""
-    if expr.same_as(var):
-        return True
+def _operands(expr: Any) -> list[Any]:
+    """The sub-expressions of a TIR expression (tvm 0.27 has no Python expr visitor)."""
     children = [
         getattr(expr, f, None)
         for f in ("a", "b", "value", "condition", "true_value", "false_value")
     ]
     children += list(getattr(expr, "args", ()) or ())
-    return any(
-        child is not None and hasattr(child, "dtype") and _uses(child, var) for child in children
-    )
+    # Plain numbers are the ``value`` of constants, not expressions.
+    return [c for c in children if c is not None and not isinstance(c, (str, int, float))]
+
+
+def _mentions_op(expr: Any, ops: frozenset[str]) -> bool:
+    if expr is None:
+        return False
+    op = getattr(expr, "op", None)
+    if op is not None and getattr(op, "name", None) in ops:
+        return True
+    return any(_mentions_op(child, ops) for child in _operands(expr))
+
+
+def _uses(expr: Any, var: Any) -> bool:
+    """Whether TIR expression ``expr`` mentions ``var``."""
+    if expr.same_as(var):
+        return True
+    return any(hasattr(child, "dtype") and _uses(child, var) for child in _operands(expr))
 
 
 def decision_facts(sch: Any, mod: Any) -> list[dict[str, Any]]:

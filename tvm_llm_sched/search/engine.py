@@ -54,6 +54,8 @@ class Candidate:
         The postprocessed schedule to measure (set by :meth:`SearchEngine.finalize`).
     key : int
         Structural hash of the postprocessed module.
+    score : float | None
+        Predicted score (higher is faster), once ranked; scored once per iteration.
     """
 
     pre: Any
@@ -65,6 +67,7 @@ class Candidate:
     sch: Any = None
     key: int = 0
     chain: int = -1
+    score: float | None = None
 
 
 @dataclasses.dataclass

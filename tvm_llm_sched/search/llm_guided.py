@@ -326,13 +326,16 @@ class LLMGuidedSearch(PySearchStrategy):
             return []
 
     def _ranked(self, candidates: list[Candidate]) -> list[Candidate]:
-        if not candidates:
-            return []
-        scores = self.ranker.scores(
-            [MeasureCandidate(c.sch, _args_info(c.sch)) for c in candidates]
-        )
-        order = sorted(range(len(candidates)), key=lambda i: -float(scores[i]))
-        return [candidates[i] for i in order]
+        # Proposer candidates left out of the proposer share are ranked again with the rest:
+        # extract their features and predict only once.
+        unscored = [c for c in candidates if c.score is None]
+        if unscored:
+            scores = self.ranker.scores(
+                [MeasureCandidate(c.sch, _args_info(c.sch)) for c in unscored]
+            )
+            for cand, score in zip(unscored, scores, strict=True):
+                cand.score = float(score)
+        return sorted(candidates, key=lambda c: -c.score)
 
 
 def _chain_ends_first(candidates: list[Candidate]) -> list[Candidate]:

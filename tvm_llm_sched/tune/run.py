@@ -184,8 +184,8 @@ def best_verified(
 
 def _recording_proposer(proposer: Any, strategy: str, root: Path) -> tuple[Any, str]:
     """The proposer to tune with while recording, and its name for the run manifest."""
-    from ..llm.config import ENV_BASE_URL
     from ..proposers import Proposer, create
+    from ..proposers.factory import default_kind
 
     if strategy != "llm":
         return proposer, "none"
@@ -196,12 +196,10 @@ def _recording_proposer(proposer: Any, strategy: str, root: Path) -> tuple[Any, 
             proposer.name,
         )
         return proposer, proposer.name
-    endpoint = proposer == "openai" or (
-        proposer is None and os.environ.get(ENV_BASE_URL, "").strip()
-    )
-    if endpoint:
+    kind = default_kind() if proposer is None else proposer
+    if kind == "openai":
         return create("openai", record_to=root / CHAT_DIR), "openai"
-    if proposer in (None, "expert"):
+    if kind == "expert":
         return "expert", "expert"  # deterministic: the same situations get the same steps
     raise ValueError(f"cannot record proposer {proposer!r}; use 'openai' or 'expert'")
 
