@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from tvm_llm_sched.bench.expert import first_proposals
-from tvm_llm_sched.bench.report import write_section
+from tvm_llm_sched.bench.report import publish_section
 
 SECTION = "## Expert policy: first proposals"
 
@@ -49,14 +49,13 @@ def main(argv: list[str] | None = None) -> int:
             f"| `{'; '.join(best.steps)}` |"
         )
         print(lines[-1], flush=True)
-    command = "python python/bench_expert.py " + " ".join(
-        argv if argv is not None else sys.argv[1:]
+    publish_section(
+        lines,
+        "python/bench_expert.py",
+        argv if argv is not None else sys.argv[1:],
+        SECTION,
+        args.write_benchmarks,
     )
-    lines += ["", f"Command: `{command.strip()}`", ""]
-    section = "\n".join(lines)
-    print(section)
-    if args.write_benchmarks:
-        write_section(args.write_benchmarks, section, SECTION)
     return 0
 
 

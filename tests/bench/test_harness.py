@@ -89,3 +89,34 @@ def test_second_invocation_resumes(bench):
     assert before == after
     assert [run.to_json() for run in again.runs] == [run.to_json() for run in results.runs]
     assert len(load_results(config.out_dir).runs) == 2
+
+
+def test_best_programs_are_rebuilt_and_retimed(bench):
+    from tvm_llm_sched.bench.retime import best_program, retime_interleaved
+    from tvm_llm_sched.bench.store import BenchStore
+    from tvm_llm_sched.hardware import resolve_target
+    from tvm_llm_sched.verify import verify
+    from tvm_llm_sched.workloads import load_workload
+
+    config, results, _ = bench
+    store = BenchStore(config.out_dir)
+    workload = load_workload("GMM:0")
+    target = resolve_target(results.runs[0].target)
+    programs = {}
+    for run in [r for r in results.runs if r.max_trials == 4]:
+        best = best_program(store.work_dir(run.run_id), workload.mod)
+        # The database's best is the run's best trial, and it still computes the workload.
+        assert best.recorded_us == pytest.approx(min(t.latency_us for t in run.trials), rel=1e-6)
+        assert verify(workload.mod, best.mod, target, seeds=(0,)).ok
+        programs[run.run_id] = best.mod
+    times = retime_interleaved(programs, target, rounds=2)
+    assert set(times) == set(programs)
+    assert all(len(v) == 2 and all(0 < t < math.inf for t in v) for v in times.values())
+
+
+def test_best_program_of_an_empty_database_is_an_error(tmp_path):
+    from tvm_llm_sched.bench.retime import best_program
+    from tvm_llm_sched.workloads import load_workload
+
+    with pytest.raises(ValueError, match="no measured tuning record"):
+        best_program(tmp_path, load_workload("GMM:0").mod)

@@ -59,23 +59,47 @@ def _random_arrays(shapes: list[tuple[tuple[int, ...], str]]) -> list[np.ndarray
     return [rng.uniform(-1, 1, size=shape).astype(dtype) for shape, dtype in shapes]
 
 
-def _timed_run(
-    mod: Any, target: Any, settings: EvaluatorSettings, arrays: list[np.ndarray]
-) -> tuple[float, Any]:
-    """Build ``mod`` for ``target``, time its ``main`` on ``arrays``; (seconds, device args)."""
-    import tvm
+class ModuleTimer:
+    """A module built once for ``target``, timed on fixed arguments as often as asked.
 
-    rt_mod = tvm.compile(mod, target=target).mod
-    device = tvm.cpu(0)
-    args = [tvm.runtime.tensor(a, device=device) for a in arrays]
-    evaluator = rt_mod.time_evaluator(
-        "main",
-        device,
-        number=settings.number,
-        repeat=settings.repeat,
-        min_repeat_ms=settings.min_repeat_ms,
-    )
-    return float(np.mean(evaluator(*args).results)), args
+    Parameters
+    ----------
+    mod : tvm.IRModule
+        A module with a ``main`` PrimFunc.
+    target : tvm.target.Target
+        Target to build for.
+    settings : EvaluatorSettings
+        Timing settings of every call.
+    arrays : list of numpy.ndarray
+        Argument values (the output's initial value included).
+    """
+
+    def __init__(
+        self, mod: Any, target: Any, settings: EvaluatorSettings, arrays: list[np.ndarray]
+    ):
+        import tvm
+
+        rt_mod = tvm.compile(mod, target=target).mod
+        device = tvm.cpu(0)
+        self.args = [tvm.runtime.tensor(a, device=device) for a in arrays]
+        self._evaluator = rt_mod.time_evaluator(
+            "main",
+            device,
+            number=settings.number,
+            repeat=settings.repeat,
+            min_repeat_ms=settings.min_repeat_ms,
+        )
+
+    @classmethod
+    def on_random_inputs(
+        cls, mod: Any, target: Any, settings: EvaluatorSettings | None = None
+    ) -> ModuleTimer:
+        """A timer with seeded random arguments shaped like ``mod``'s ``main``."""
+        return cls(mod, target, settings or EvaluatorSettings(), _random_arrays(_arg_shapes(mod)))
+
+    def seconds(self) -> float:
+        """Seconds per run (mean over the evaluator's repeats)."""
+        return float(np.mean(self._evaluator(*self.args).results))
 
 
 def time_module(mod: Any, target: Any, settings: EvaluatorSettings | None = None) -> float:
@@ -90,9 +114,7 @@ def time_module(mod: Any, target: Any, settings: EvaluatorSettings | None = None
     settings : EvaluatorSettings | None
         Timing settings; MetaSchedule's LocalRunner defaults when None.
     """
-    arrays = _random_arrays(_arg_shapes(mod))
-    seconds, _ = _timed_run(mod, target, settings or EvaluatorSettings(), arrays)
-    return seconds
+    return ModuleTimer.on_random_inputs(mod, target, settings).seconds()
 
 
 def time_unscheduled(
@@ -109,8 +131,9 @@ def time_unscheduled(
     arrays = _random_arrays(_arg_shapes(workload.mod))
     if check is not None:
         arrays[: len(check)] = check
-    seconds, args = _timed_run(workload.mod, target, settings, arrays)
-    return seconds, (args[-1].numpy() if check is not None else None)
+    timer = ModuleTimer(workload.mod, target, settings, arrays)
+    seconds = timer.seconds()
+    return seconds, (timer.args[-1].numpy() if check is not None else None)
 
 
 def matmul_operands(workload: Workload) -> tuple[np.ndarray, np.ndarray] | None:

@@ -177,3 +177,27 @@ def write_section(path: Path, section: str, title: str = SECTION_TITLE) -> None:
     else:
         text = text.rstrip() + "\n\n" + body
     path.write_text(text.rstrip() + "\n")
+
+
+def publish_section(
+    lines: list[str], script: str, argv: list[str], title: str, path: str | Path | None
+) -> str:
+    """Close a benchmark section with the command that produced it, print it, and write it into
+    ``path`` (when given) with :func:`write_section`; returns the section text.
+
+    Parameters
+    ----------
+    lines : list of str
+        The section's lines, heading first.
+    script : str
+        The script's path as run from the repository root (``python/bench_expert.py``).
+    argv : list of str
+        Its arguments.
+    """
+    command = f"python {script} {' '.join(argv)}".strip()
+    section = "\n".join([*lines, "", f"Command: `{command}`", ""])
+    print(section)
+    if path:
+        write_section(path, section, title)
+    return section
+

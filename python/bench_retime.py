@@ -1,0 +1,131 @@
+"""Re-time each tuning run's best program, interleaved, and time hand-written floor programs.
+
+Reads a finished ``bench_tuning.py`` output directory. For every run at ``--budget`` trials it
+rebuilds the best record's program, checks it numerically against the unscheduled workload, and
+times all of them round-robin for ``--rounds`` rounds with MetaSchedule's runner settings. For
+softmax (SFM) and whole-tensor reduction (NRM) workloads it also times the floor programs of
+:mod:`tvm_llm_sched.bench.floors`.
+
+    python python/bench_retime.py --out bench_out/issue6 --budget 64 --rounds 5 \\
+        --write-benchmarks BENCHMARKS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import statistics
+import sys
+
+from tvm_llm_sched.bench import load_results
+from tvm_llm_sched.bench.floors import exp_pass, full_reduction_schedules
+from tvm_llm_sched.bench.report import publish_section
+from tvm_llm_sched.bench.retime import best_program, retime_interleaved
+from tvm_llm_sched.bench.store import BenchStore
+from tvm_llm_sched.hardware import resolve_target
+from tvm_llm_sched.verify import verify
+from tvm_llm_sched.workloads import load_workload
+
+SECTION = "## Re-timed best programs and floors"
+
+
+def _floors(workload_name: str, mod) -> dict[str, object]:
+    """Floor programs for the workload kinds that have them (name prefix before ``:``)."""
+    kind = workload_name.split(":", 1)[0]
+    if kind == "SFM":
+        return {"exp pass alone": exp_pass(_input_shape(mod))}
+    if kind == "NRM":
+        return full_reduction_schedules(mod)
+    return {}
+
+
+def _input_shape(mod) -> tuple[int, ...]:
+    from tvm.s_tir.meta_schedule.arg_info import ArgInfo
+
+    return tuple(int(d) for d in ArgInfo.from_prim_func(mod["main"])[0].shape)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="bench_tuning.py output directory")
+    parser.add_argument("--budget", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--write-benchmarks", default=None)
+    args = parser.parse_args(argv)
+
+    results = load_results(args.out)
+    store = BenchStore(args.out)
+    runs = [r for r in results.runs if r.max_trials == args.budget]
+    if not runs:
+        parser.error(f"{args.out}: no finished run at {args.budget} trials")
+    target = resolve_target(runs[0].target)
+    lines = [
+        SECTION,
+        "",
+        f"Every run's best program at {args.budget} trials from `{args.out}`, rebuilt from its "
+        f"tuning record, verified against the unscheduled workload, then timed round-robin "
+        f"{args.rounds} times with the runner's settings (number=3, min_repeat_ms=100); median "
+        "of the rounds, then median over seeds. `recorded` is the best latency the run measured "
+        "while tuning (one measurement, the minimum over its trials). Floors are hand-written "
+        "programs timed in the same rounds.",
+        "",
+        "| workload | strategy | recorded (us) | re-timed (us) | per seed re-timed (us) "
+        "| verified |",
+        "| --- | --- | ---: | ---: | --- | --- |",
+    ]
+    by_workload: dict[str, list] = collections.defaultdict(list)
+    for run in runs:
+        by_workload[run.workload].append(run)
+    for name, wl_runs in by_workload.items():
+        workload = load_workload(name)
+        mods, recorded, checked = {}, {}, {}
+        for run in sorted(wl_runs, key=lambda r: (r.strategy, r.seed)):
+            best = best_program(store.work_dir(run.run_id), workload.mod)
+            mods[run.run_id] = best.mod
+            recorded[run.run_id] = best.recorded_us
+            checked[run.run_id] = verify(workload.mod, best.mod, target, seeds=(0,)).ok
+        floors = _floors(name, workload.mod)
+        for label, mod in floors.items():
+            if label.startswith("exp pass"):
+                checked[label] = True  # not the workload: nothing to compare against
+            else:
+                checked[label] = verify(workload.mod, mod, target, seeds=(0,)).ok
+        times = retime_interleaved({**mods, **floors}, target, args.rounds)
+        medians = {key: statistics.median(values) for key, values in times.items()}
+        strategies: dict[str, list] = collections.defaultdict(list)
+        for run in wl_runs:
+            strategies[run.strategy].append(run)
+        for strategy, s_runs in sorted(strategies.items()):
+            s_runs.sort(key=lambda r: r.seed)
+            ids = [r.run_id for r in s_runs]
+            lines.append(
+                f"| {name} | {strategy} "
+                f"| {statistics.median(recorded[i] for i in ids):.1f} "
+                f"| {statistics.median(medians[i] for i in ids):.1f} "
+                f"| {', '.join(f'{medians[i]:.1f}' for i in ids)} "
+                f"| {'yes' if all(checked[i] for i in ids) else 'NO'} |"
+            )
+            print(lines[-1], flush=True)
+        if floors:
+            best_label = min(floors, key=lambda label: medians[label])
+            lines.append(
+                f"| {name} | floor: {best_label} | | {medians[best_label]:.1f} "
+                f"| best of {len(floors)} hand schedules | "
+                f"{'yes' if checked[best_label] else 'NO'} |"
+            )
+            print(lines[-1], flush=True)
+            for label in floors:
+                print(f"    {label}: {medians[label]:.1f} us", flush=True)
+    publish_section(
+        lines,
+        "python/bench_retime.py",
+        argv if argv is not None else sys.argv[1:],
+        SECTION,
+        args.write_benchmarks,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

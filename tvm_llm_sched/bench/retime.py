@@ -1,0 +1,74 @@
+"""Re-time the best program each tuning run returned, the same way for every strategy.
+
+A run's "best latency" is the minimum over its trials of one noisy measurement each, so a run
+that measures many near-equal programs reports a luckier minimum than one that measures few.
+Re-timing each run's best program several times, interleaved across runs, compares the programs
+themselves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from .references import EvaluatorSettings, ModuleTimer
+
+
+@dataclasses.dataclass(frozen=True)
+class BestProgram:
+    """The best measured program of one tuning work dir.
+
+    Attributes
+    ----------
+    mod : tvm.IRModule
+        The scheduled program (the best record's trace applied to the workload).
+    recorded_us : float
+        Its latency as measured during tuning (mean of the record's run seconds).
+    """
+
+    mod: Any
+    recorded_us: float
+
+
+def best_program(work_dir: str | Path, workload_mod: Any) -> BestProgram:
+    """The fastest record of a MetaSchedule JSON database, applied to ``workload_mod``.
+
+    Raises
+    ------
+    ValueError
+        If the database has no successfully measured record.
+    """
+    import tvm
+    from tvm.s_tir import meta_schedule as ms
+
+    database = ms.database.JSONDatabase(work_dir=str(work_dir), module_equality="structural")
+    measured = [
+        (sum(float(s) for s in rec.run_secs) / len(rec.run_secs), rec)
+        for rec in database.get_all_tuning_records()
+        if rec.run_secs and all(float(s) < 1e9 for s in rec.run_secs)
+    ]
+    if not measured:
+        raise ValueError(f"{work_dir}: no measured tuning record")
+    seconds, record = min(measured, key=lambda item: item[0])
+    sch = tvm.s_tir.Schedule(workload_mod)
+    record.trace.apply_to_schedule(sch, remove_postproc=False)
+    return BestProgram(mod=sch.mod, recorded_us=seconds * 1e6)
+
+
+def retime_interleaved(
+    mods: dict[str, Any], target: Any, rounds: int, settings: EvaluatorSettings | None = None
+) -> dict[str, list[float]]:
+    """Time every module once per round, round after round; microseconds per module.
+
+    Interleaving spreads slow phases of a shared machine over all modules instead of
+    penalising whichever was timed during them. Each module is built once.
+    """
+    timers = {
+        name: ModuleTimer.on_random_inputs(mod, target, settings) for name, mod in mods.items()
+    }
+    times: dict[str, list[float]] = {name: [] for name in mods}
+    for _ in range(rounds):
+        for name, timer in timers.items():
+            times[name].append(timer.seconds() * 1e6)
+    return times
