@@ -1,5 +1,6 @@
 """Rfactored reductions: the facts say which tile level holds the partial results, and the expert
-policy sizes that level for the CPU (whole vectors when innermost, every core when outer).
+policy sizes that level for the CPU (enough whole vectors to hide the adder latency when
+innermost, every core when outer).
 
 Before, the tile of a fused reduction loop had no iterator facts and was treated as an "other
 spatial" axis: the policy chose ``[262144, 1]`` for NRM:1 (no vector, no parallel partials).
@@ -52,6 +53,9 @@ def test_expert_sizes_the_partial_results_for_the_cpu():
         partials = tile[fact["rfactor_level"]]
         if fact["rfactor_level"] == len(tile) - 1:
             assert partials % cpu.fp32_lanes == 0, tile  # one vector lane per partial sum
+            # As many vector accumulators as fit under max_innermost_factor, up to eight: one
+            # vector of partial sums leaves the adders idle most of the time.
+            assert partials == min(fact["max_innermost"], 8 * cpu.fp32_lanes), tile
         else:
             assert partials % cpu.cores == 0, tile  # every core gets partial sums
         seen.add(fact["rfactor_level"])
