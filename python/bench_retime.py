@@ -45,12 +45,36 @@ def _input_shape(mod) -> tuple[int, ...]:
     return tuple(int(d) for d in ArgInfo.from_prim_func(mod["main"])[0].shape)
 
 
+def _comparison(retimed: dict[tuple[str, str], float], ours: str) -> list[str]:
+    """One line per other strategy: geometric-mean speedup of ``ours`` on re-timed medians."""
+    workloads = sorted({w for w, s in retimed if s == ours})
+    others = sorted({s for _, s in retimed if s != ours})
+    out = []
+    for other in others:
+        shared = [w for w in workloads if (w, other) in retimed]
+        ratios = {w: retimed[w, other] / retimed[w, ours] for w in shared}
+        if not ratios:
+            continue
+        geomean = statistics.geometric_mean(ratios.values())
+        wins = sum(r > 1 for r in ratios.values())
+        out.append(
+            f"Re-timed, {ours} vs {other}: {geomean:.2f}x geometric mean, faster on {wins} of "
+            f"{len(ratios)} workloads (per workload: "
+            + ", ".join(f"{w} {r:.2f}x" for w, r in ratios.items())
+            + ")."
+        )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line entry."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="bench_tuning.py output directory")
     parser.add_argument("--budget", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--ours", default="LLMGuidedSearch", help="strategy the others are compared with"
+    )
     parser.add_argument("--write-benchmarks", default=None)
     args = parser.parse_args(argv)
 
@@ -74,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         "| verified |",
         "| --- | --- | ---: | ---: | --- | --- |",
     ]
+    retimed: dict[tuple[str, str], float] = {}
     by_workload: dict[str, list] = collections.defaultdict(list)
     for run in runs:
         by_workload[run.workload].append(run)
@@ -99,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         for strategy, s_runs in sorted(strategies.items()):
             s_runs.sort(key=lambda r: r.seed)
             ids = [r.run_id for r in s_runs]
+            retimed[name, strategy] = statistics.median(medians[i] for i in ids)
             lines.append(
                 f"| {name} | {strategy} "
                 f"| {statistics.median(recorded[i] for i in ids):.1f} "
@@ -117,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             print(lines[-1], flush=True)
             for label in floors:
                 print(f"    {label}: {medians[label]:.1f} us", flush=True)
+    lines += ["", *_comparison(retimed, args.ours)]
     publish_section(
         lines,
         "python/bench_retime.py",

@@ -200,4 +200,3 @@ def publish_section(
     if path:
         write_section(path, section, title)
     return section
-
