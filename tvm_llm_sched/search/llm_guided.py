@@ -244,11 +244,6 @@ class LLMGuidedSearch(PySearchStrategy):
     def _choose(self, count: int) -> list[Candidate]:
         engine = self.engine
         cfg = self.config
-        if self._speculative is not None:
-            # The background expansion draws from the engine's RNG as well: let it finish before
-            # this thread draws, or a slow model reorders the draws and the run stops being
-            # reproducible (a replayed run would choose other candidates).
-            concurrent.futures.wait([self._speculative])
         frontier = self._frontier()
         self._iteration_frontier = frontier  # reused by _speculate after this batch is chosen
         trained = self.ranker.ready()
