@@ -245,12 +245,19 @@ class SearchEngine:
                 )
         return out
 
-    def finalize(self, candidates: Sequence[Candidate]) -> list[Candidate]:
-        """Postprocess, drop what was measured before, and dedup within the batch."""
+    def finalize(
+        self, candidates: Sequence[Candidate], batch: set[int] | None = None
+    ) -> list[Candidate]:
+        """Postprocess, drop what was measured before, and dedup within the batch.
+
+        ``batch`` holds the keys already finalized for this batch from other sources (proposer,
+        mutation, sampling); it is updated. Without it, only ``candidates`` are deduplicated among
+        themselves.
+        """
         import tvm_ffi
 
         ready = []
-        batch: set[int] = set()
+        batch = set() if batch is None else batch
         for cand in candidates:
             sch = cand.pre.copy()
             try:

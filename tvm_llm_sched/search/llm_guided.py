@@ -247,8 +247,12 @@ class LLMGuidedSearch(PySearchStrategy):
         frontier = self._frontier()
         self._iteration_frontier = frontier  # reused by _speculate after this batch is chosen
         trained = self.ranker.ready()
+        # One key set for every source of this batch: a proposer step and a mutation often reach
+        # the same program, which must be measured once (a second measurement wastes a trial and
+        # gives one program two recorded latencies).
+        batch: set[int] = set()
         if frontier:
-            proposed = engine.finalize(self._expand(frontier))
+            proposed = engine.finalize(self._expand(frontier), batch)
         else:
             # Nothing measured yet: one chain from each seed, seeds spread over every design space
             # (which space suits a workload matters as much as its decisions).
@@ -264,11 +268,12 @@ class LLMGuidedSearch(PySearchStrategy):
                     budget=min(cfg.first_proposer_calls, len(seeds) * cfg.chain_depth)
                     if cfg.proposer_calls_per_iter
                     else 0,
-                )
+                ),
+                batch,
             )
         share = cfg.proposer_share if trained else max(cfg.proposer_share, cfg.first_proposer_share)
-        mutated = engine.finalize(engine.mutate(frontier, cfg.mutations_per_iter))
-        explore = engine.finalize(engine.sample(cfg.random_per_iter))
+        mutated = engine.finalize(engine.mutate(frontier, cfg.mutations_per_iter), batch)
+        explore = engine.finalize(engine.sample(cfg.random_per_iter), batch)
         n_eps = min(len(explore), max(1, round(cfg.eps_greedy * count))) if count > 1 else 0
         n_prop = min(len(proposed), max(0, math.ceil(share * count)))
         proposed = self._ranked(proposed) if trained else _chain_ends_first(proposed)
@@ -278,9 +283,8 @@ class LLMGuidedSearch(PySearchStrategy):
         chosen += rest[: max(0, count - n_eps - len(chosen))]
         chosen += explore[:n_eps]
         if len(chosen) < count:  # everything deduped away: keep exploring
-            extra = engine.finalize(engine.sample(4 * count))
-            keys = {c.key for c in chosen}
-            chosen += [c for c in extra if c.key not in keys][: count - len(chosen)]
+            extra = engine.finalize(engine.sample(4 * count), batch)
+            chosen += extra[: count - len(chosen)]
         return chosen[:count]
 
     def _speculate(self) -> None:
