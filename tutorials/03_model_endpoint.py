@@ -16,6 +16,7 @@ Run with ``python tutorials/03_model_endpoint.py``.
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from pathlib import Path
@@ -52,14 +53,26 @@ def main() -> None:
         replay = tune_workload(
             replay_from=recording, work_dir=Path(root) / "replay", progress=False
         )
-        same = (Path(root) / "live" / "database_tuning_record.json").read_bytes() == (
-            Path(root) / "replay" / "database_tuning_record.json"
-        ).read_bytes()
+        live_lines, replay_lines = (
+            (Path(root) / run / "database_tuning_record.json").read_text().splitlines()
+            for run in ("live", "replay")
+        )
+        same = live_lines == replay_lines
         print(
             f"replay: best {replay.best_latency_us:.1f} us, no server, {replay.wall_s:.0f} s, "
             f"{replay.replay_served} served, {replay.replay_misses} missed, "
             f"identical records: {same}"
         )
+        if not same:
+            # Say how they differ: order only, or from which record on.
+            pairs = itertools.zip_longest(live_lines, replay_lines, fillvalue="")
+            first = next(i for i, (a, b) in enumerate(pairs) if a != b)
+            print(
+                f"  {len(live_lines)} live vs {len(replay_lines)} replayed records, same set: "
+                f"{sorted(live_lines) == sorted(replay_lines)}, first difference at record {first}"
+            )
+            for name, lines in (("live", live_lines), ("replay", replay_lines)):
+                print(f"  {name}: {lines[first] if first < len(lines) else '(none)'}")
 
 
 if __name__ == "__main__":
