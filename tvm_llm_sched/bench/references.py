@@ -46,7 +46,7 @@ class EvaluatorSettings:
         )
 
 
-def _arg_shapes(mod: Any) -> list[tuple[tuple[int, ...], str]]:
+def arg_shapes(mod: Any) -> list[tuple[tuple[int, ...], str]]:
     """(shape, dtype) of each argument of the module's ``main``."""
     from tvm.s_tir.meta_schedule.arg_info import ArgInfo
 
@@ -95,7 +95,7 @@ class ModuleTimer:
         cls, mod: Any, target: Any, settings: EvaluatorSettings | None = None
     ) -> ModuleTimer:
         """A timer with seeded random arguments shaped like ``mod``'s ``main``."""
-        return cls(mod, target, settings or EvaluatorSettings(), _random_arrays(_arg_shapes(mod)))
+        return cls(mod, target, settings or EvaluatorSettings(), _random_arrays(arg_shapes(mod)))
 
     def seconds(self) -> float:
         """Seconds per run (mean over the evaluator's repeats)."""
@@ -128,7 +128,7 @@ def time_unscheduled(
     With ``check`` (values for the inputs, the last argument being the output), also returns
     the output the program computes from them.
     """
-    arrays = _random_arrays(_arg_shapes(workload.mod))
+    arrays = _random_arrays(arg_shapes(workload.mod))
     if check is not None:
         arrays[: len(check)] = check
     timer = ModuleTimer(workload.mod, target, settings, arrays)
@@ -143,7 +143,7 @@ def matmul_operands(workload: Workload) -> tuple[np.ndarray, np.ndarray] | None:
     Shapes alone do not prove it is a matmul: :func:`measure_references` also checks the
     program's output against ``np.matmul``.
     """
-    shapes = _arg_shapes(workload.mod)
+    shapes = arg_shapes(workload.mod)
     if len(shapes) != 3 or len({dtype for _, dtype in shapes}) != 1:
         return None
     (a_shape, _), (b_shape, _), (c_shape, _) = shapes
