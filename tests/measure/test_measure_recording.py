@@ -38,14 +38,16 @@ def _measure(measurer, mod):
     return built, future.result()
 
 
-def test_store_round_trips_and_keeps_the_latest(tmp_path):
+def test_store_round_trips_and_keeps_every_measurement_in_order(tmp_path):
     store = MeasurementStore(tmp_path)
     store.put(Measurement(key="a", run_secs=(1e-5, 2e-5)))
     store.put(Measurement(key="b", build_error="no llvm"))
     store.put(Measurement(key="a", run_secs=(3e-5,)))
     reopened = MeasurementStore(tmp_path)
-    assert len(reopened) == 2
+    assert len(reopened) == 3
     assert reopened.get("a").run_secs == (3e-5,)
+    assert [m.run_secs for m in reopened.history("a")] == [(1e-5, 2e-5), (3e-5,)]
+    assert reopened.history("c") == ()
     assert reopened.get("b").build_error == "no llvm" and reopened.get("b").run_secs is None
     assert reopened.get("c") is None
 
@@ -84,9 +86,27 @@ def test_recorded_measurements_replay_without_building_or_running(gmm, tmp_path)
     built_again, replayed = _measure(replay, gmm)
     # Nothing was compiled: the artifact is a name in an empty directory.
     artifact = Path(str(built_again.artifact_path))
-    assert artifact.name == module_key(gmm) + ".replay" and not artifact.exists()
+    assert artifact.name == module_key(gmm) + ".0.replay" and not artifact.exists()
     assert [float(s) for s in replayed.run_secs] == [float(s) for s in measured.run_secs]
     assert (replay.counter.served, replay.misses) == (1, 0)
+
+
+@pytest.mark.tuning
+def test_a_program_measured_twice_replays_each_measurement_in_order(gmm, tmp_path):
+    # Strategies may measure one program twice; each trial's record must get its own latency.
+    store = MeasurementStore(tmp_path)
+    recorder = recording_measurer(local_builder(), "local", store)
+    measured = [_measure(recorder, gmm)[1].run_secs for _ in range(2)]
+    assert [m.run_secs for m in MeasurementStore(tmp_path).history(module_key(gmm))] == [
+        tuple(float(s) for s in secs) for secs in measured
+    ]
+
+    replay = replaying_measurer(MeasurementStore(tmp_path))
+    replayed = [[float(s) for s in _measure(replay, gmm)[1].run_secs] for _ in range(3)]
+    expected = [[float(s) for s in secs] for secs in measured]
+    # A third request, beyond the recording, gets the last measurement again.
+    assert replayed == [*expected, expected[-1]]
+    assert (replay.counter.served, replay.misses) == (3, 0)
 
 
 def test_a_replay_miss_fails_the_build_and_is_counted(gmm, tmp_path, caplog):

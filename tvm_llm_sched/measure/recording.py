@@ -8,7 +8,9 @@ and runner that answer from the store without compiling or timing anything.
 
 A candidate that was never recorded is a replay miss: its build fails with a message that starts
 with ``"replay miss"`` and names the store, the run continues, and
-:attr:`ReplayMeasurer.misses` counts it.
+:attr:`ReplayMeasurer.misses` counts it. A program measured several times (a strategy may measure
+one program twice, each time with its own noise) is served its recorded measurements in order; a
+request beyond the last one gets the last one again.
 """
 
 from __future__ import annotations
@@ -140,56 +142,82 @@ class ReplayCounter:
                 self.misses += 1
 
 
+class _ReplayCursor:
+    """Which recorded measurement of each key the replay serves next."""
+
+    def __init__(self, store: MeasurementStore):
+        self.store = store
+        self._next: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> tuple[int, Measurement] | None:
+        """The index and measurement to serve for the next build of ``key``, or None (a miss)."""
+        history = self.store.history(key)
+        if not history:
+            return None
+        with self._lock:
+            index = min(self._next.get(key, 0), len(history) - 1)
+            self._next[key] = index + 1
+        return index, history[index]
+
+    def lookup(self, artifact_name: str) -> Measurement | None:
+        """The measurement named by a ``<key>.<index>.replay`` artifact, or None."""
+        if not artifact_name.endswith(REPLAY_SUFFIX):
+            return None
+        key, _, index = artifact_name[: -len(REPLAY_SUFFIX)].rpartition(".")
+        history = self.store.history(key)
+        return history[int(index)] if index.isdigit() and int(index) < len(history) else None
+
+
 @derived_object
 class ReplayBuilder(PyBuilder):
     """Look candidates up instead of compiling them: a recorded build failure fails again, a
-    recorded run gets a ``<key>.replay`` artifact for :class:`ReplayRunner`, a miss fails."""
+    recorded run gets a ``<key>.<index>.replay`` artifact for :class:`ReplayRunner`, a miss
+    fails."""
 
-    def __init__(self, store: MeasurementStore, counter: ReplayCounter):
+    def __init__(self, cursor: _ReplayCursor, counter: ReplayCounter):
         super().__init__()
-        self.store, self.counter = store, counter
+        self.cursor, self.counter = cursor, counter
 
     def build(self, build_inputs: list[Any]) -> list[Any]:
         results = []
         for build_input in build_inputs:
             key = module_key(build_input.mod)
-            measurement = self.store.get(key)
-            self.counter.count(hit=measurement is not None)
-            if measurement is None:
-                logger.warning("replay miss: no measurement of module %s in %s", key, self.store)
+            served = self.cursor.take(key)
+            self.counter.count(hit=served is not None)
+            if served is None:
+                store = self.cursor.store
+                logger.warning("replay miss: no measurement of module %s in %s", key, store)
                 results.append(
-                    BuilderResult(
-                        None, f"replay miss: module {key} was not measured in {self.store}"
-                    )
+                    BuilderResult(None, f"replay miss: module {key} was not measured in {store}")
                 )
-            elif measurement.build_error is not None:
+                continue
+            index, measurement = served
+            if measurement.build_error is not None:
                 results.append(BuilderResult(None, measurement.build_error))
             else:
                 # MetaSchedule's task scheduler removes each artifact's directory after the run:
                 # give it an empty one to remove.
                 folder = tempfile.mkdtemp(prefix="tvm_llm_sched-replay-")
-                results.append(BuilderResult(os.path.join(folder, key + REPLAY_SUFFIX), None))
+                name = f"{key}.{index}{REPLAY_SUFFIX}"
+                results.append(BuilderResult(os.path.join(folder, name), None))
         return results
 
 
 @derived_object
 class ReplayRunner(PyRunner):
-    """Return the recorded timings of ``<key>.replay`` artifacts without running anything."""
+    """Return the recorded timings of ``<key>.<index>.replay`` artifacts without running
+    anything."""
 
-    def __init__(self, store: MeasurementStore):
+    def __init__(self, cursor: _ReplayCursor):
         super().__init__()
-        self.store = store
+        self.cursor = cursor
 
     def run(self, runner_inputs: list[Any]) -> list[Any]:
         futures = []
         for runner_input in runner_inputs:
             path = str(runner_input.artifact_path)
-            name = os.path.basename(path)
-            measurement = (
-                self.store.get(name[: -len(REPLAY_SUFFIX)])
-                if name.endswith(REPLAY_SUFFIX)
-                else None
-            )
+            measurement = self.cursor.lookup(os.path.basename(path))
             if measurement is None:
                 futures.append(_ReadyFuture(None, f"replay miss: {path} is not a replay artifact"))
             else:
@@ -244,10 +272,10 @@ def recording_measurer(builder: Any, runner: Any, store: MeasurementStore) -> Re
 
 def replaying_measurer(store: MeasurementStore) -> ReplayMeasurer:
     """A builder and runner that answer every candidate from ``store`` (no compiler, no device)."""
-    counter = ReplayCounter()
+    counter, cursor = ReplayCounter(), _ReplayCursor(store)
     return ReplayMeasurer(
-        builder=ReplayBuilder(store, counter),
-        runner=ReplayRunner(store),
+        builder=ReplayBuilder(cursor, counter),
+        runner=ReplayRunner(cursor),
         store=store,
         counter=counter,
     )

@@ -98,8 +98,8 @@ class MeasurementStore:
 
     Lines are appended and flushed as results arrive, so a killed run keeps everything measured
     before. A line that does not parse (a torn last line, a hand edit) is skipped with a warning
-    naming the file and line; the lines around it still load. A key measured twice keeps the latest
-    line.
+    naming the file and line; the lines around it still load. A key measured more than once keeps
+    every line in order: :meth:`get` answers the latest, :meth:`history` all of them.
 
     Parameters
     ----------
@@ -114,15 +114,15 @@ class MeasurementStore:
         self.root = Path(root)
         self.path = self.root / self.FILE_NAME
         self._lock = threading.Lock()
-        self._entries: dict[str, Measurement] | None = None
+        self._entries: dict[str, list[Measurement]] | None = None
         self._torn = False
 
     def __repr__(self) -> str:
         return f"MeasurementStore({str(self.root)!r})"
 
-    def _load(self) -> dict[str, Measurement]:
+    def _load(self) -> dict[str, list[Measurement]]:
         if self._entries is None:
-            entries: dict[str, Measurement] = {}
+            entries: dict[str, list[Measurement]] = {}
             if self.path.exists():
                 with self.path.open(encoding="utf-8") as handle:
                     for number, line in enumerate(handle, start=1):
@@ -133,7 +133,7 @@ class MeasurementStore:
                         except ValueError as exc:
                             logger.warning("skipping %s line %d: %s", self.path, number, exc)
                             continue
-                        entries[measurement.key] = measurement
+                        entries.setdefault(measurement.key, []).append(measurement)
             self._entries = entries
             # A torn last line (a killed run) must not swallow the next appended line.
             data = self.path.read_bytes() if self.path.exists() else b""
@@ -149,13 +149,19 @@ class MeasurementStore:
                 handle.write(("\n" if self._torn else "") + measurement.to_json() + "\n")
                 self._torn = False
                 handle.flush()
-            entries[measurement.key] = measurement
+            entries.setdefault(measurement.key, []).append(measurement)
 
     def get(self, key: str) -> Measurement | None:
         """The latest measurement recorded under ``key``, or None."""
+        history = self.history(key)
+        return history[-1] if history else None
+
+    def history(self, key: str) -> tuple[Measurement, ...]:
+        """Every measurement recorded under ``key``, oldest first (empty if none)."""
         with self._lock:
-            return self._load().get(key)
+            return tuple(self._load().get(key, ()))
 
     def __len__(self) -> int:
+        """The number of measurements (a key measured twice counts twice)."""
         with self._lock:
-            return len(self._load())
+            return sum(len(history) for history in self._load().values())
