@@ -8,6 +8,7 @@ import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
+from .compare import comparison_lines
 from .records import References
 from .summary import summary_rows
 
@@ -93,6 +94,7 @@ def render_report(
     command: str = "",
     out_dir: str = "",
     notes: Sequence[str] = (),
+    ours: str | None = "LLMGuidedSearch",
 ) -> str:
     """The ``## Tuning curves`` Markdown section for whatever runs ``results`` holds.
 
@@ -108,6 +110,9 @@ def render_report(
         Where the JSON/CSV/PNG files are, for the reader.
     notes : sequence of str
         Caveats to list (machine load, ...).
+    ours : str or None
+        Display name of the strategy to compare with the others
+        (:func:`~tvm_llm_sched.bench.compare.comparison_lines`); None or absent: no comparison.
     """
     runs, references = results.runs, results.references
     rows = summary_rows(runs, references, budgets)
@@ -159,6 +164,8 @@ def render_report(
     lines.append("")
     for budget in sorted(budgets):
         lines += _budget_table(rows, budget)
+    if ours and len(per_iter) == 1:
+        lines += comparison_lines(rows, ours, trials_per_iter=per_iter[0])
     lines += _references_table(references, workloads)
     return "\n".join(lines)
 
