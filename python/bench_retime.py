@@ -23,7 +23,7 @@ from tvm_llm_sched.bench.references import arg_shapes
 from tvm_llm_sched.bench.report import publish_section
 from tvm_llm_sched.bench.retime import best_program, retime_interleaved
 from tvm_llm_sched.bench.store import BenchStore
-from tvm_llm_sched.hardware import resolve_target
+from tvm_llm_sched.hardware import resolve_target, use_target_cores
 from tvm_llm_sched.verify import verify
 from tvm_llm_sched.workloads import load_workload
 
@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     if not runs:
         parser.error(f"{args.out}: no finished run at {args.budget} trials")
     target = resolve_target(runs[0].target)
+    use_target_cores(target)
     lines = [
         SECTION,
         "",

@@ -13,7 +13,7 @@ import numpy as np
 import tvm
 from tvm.s_tir import meta_schedule as ms
 
-from tvm_llm_sched.hardware import host_target
+from tvm_llm_sched.hardware import host_target, use_target_cores
 from tvm_llm_sched.tvm_compat import local_builder
 from tvm_llm_sched.workloads import load_workload
 
@@ -22,6 +22,7 @@ def main(trials: int = 8) -> None:
     """Tune GMM:0 with MetaSchedule's replay-trace strategy and print the best latency."""
     workload = load_workload("GMM:0")
     target = host_target()
+    use_target_cores(target)  # time parallel loops on every core
     with tempfile.TemporaryDirectory() as work_dir:
         start = time.perf_counter()
         database = ms.tune_tir(

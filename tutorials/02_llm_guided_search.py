@@ -12,7 +12,7 @@ import tempfile
 
 from tvm.s_tir import meta_schedule as ms
 
-from tvm_llm_sched.hardware import host_target
+from tvm_llm_sched.hardware import host_target, use_target_cores
 from tvm_llm_sched.ir import render
 from tvm_llm_sched.search import LLMGuidedSearch
 from tvm_llm_sched.tvm_compat import local_builder
@@ -24,6 +24,7 @@ def main(spec: str = "GMM:0", trials: int = 16) -> None:
     """Tune ``spec`` for ``trials`` trials and print the best schedule."""
     workload = load_workload(spec)
     target = host_target()
+    use_target_cores(target)  # time parallel loops on every core
     with tempfile.TemporaryDirectory() as work_dir:
         database = ms.tune_tir(
             workload.mod,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 
 import pytest
 from tvm.s_tir import meta_schedule as ms
@@ -22,14 +23,19 @@ pytestmark = pytest.mark.tuning
 @pytest.fixture(scope="module")
 def tuned(tmp_path_factory):
     work_dir = tmp_path_factory.mktemp("gmm0")
-    result = tune_workload(
-        "GMM:0", trials=8, num_trials_per_iter=8, work_dir=work_dir, seed=3, progress=False
-    )
-    return result, work_dir
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("TVM_NUM_THREADS", raising=False)
+        result = tune_workload(
+            "GMM:0", trials=8, num_trials_per_iter=8, work_dir=work_dir, seed=3, progress=False
+        )
+        threads = os.environ.get("TVM_NUM_THREADS")
+    return result, work_dir, threads
 
 
 def test_tune_workload_returns_a_verified_summary(tuned):
-    result, work_dir = tuned
+    result, work_dir, threads = tuned
+    # Runner processes time parallel loops on every core of the target.
+    assert threads == str(host_target().attrs["num-cores"])
     assert result.workload == "GMM:0" and result.strategy == "llm"
     assert result.trials == 8
     assert 0 < result.best_latency_us < result.unscheduled_latency_us
@@ -40,7 +46,7 @@ def test_tune_workload_returns_a_verified_summary(tuned):
 
 
 def test_tvm_alone_compiles_the_best_schedule_from_the_work_dir(tuned):
-    _, work_dir = tuned
+    _, work_dir, _ = tuned
     workload = load_workload("GMM:0")
     database = ms.database.JSONDatabase(work_dir=str(work_dir))
     sch = ms.tir_integration.compile_tir(database, workload.mod, host_target())
@@ -48,7 +54,7 @@ def test_tvm_alone_compiles_the_best_schedule_from_the_work_dir(tuned):
 
 
 def test_wrong_fastest_schedule_is_never_returned(tuned, caplog):
-    _, work_dir = tuned
+    _, work_dir, _ = tuned
     workload = load_workload("GMM:0")
     database = ms.database.JSONDatabase(work_dir=str(work_dir))
     calls = []
@@ -75,7 +81,7 @@ def test_wrong_fastest_schedule_is_never_returned(tuned, caplog):
 
 
 def test_no_verified_schedule_raises(tuned):
-    _, work_dir = tuned
+    _, work_dir, _ = tuned
     database = ms.database.JSONDatabase(work_dir=str(work_dir))
 
     def never(sch):

@@ -11,7 +11,7 @@ import dataclasses
 import math
 from typing import Any
 
-from ..hardware import host_target
+from ..hardware import host_target, use_target_cores
 from ..proposers.chain import follow
 from ..proposers.expert import ExpertPolicy
 from ..steps import State, design_space_context
@@ -75,6 +75,7 @@ def first_proposals(spec: str, *, depth: int = 8, rand_state: int = 1) -> FirstP
     """
     workload = load_workload(spec)
     target = host_target()
+    use_target_cores(target)
     ctx = design_space_context(workload.mod, target, rand_state=rand_state)
     results = []
     for index, space in enumerate(ctx.space_generator.generate_design_space(workload.mod)):

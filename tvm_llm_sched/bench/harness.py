@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from ..hardware import detect_cpu, resolve_target
+from ..hardware import detect_cpu, resolve_target, use_target_cores
 from ..workloads import Workload, load_workload
 from .builders import make_builder
 from .config import BenchConfig
@@ -176,6 +176,7 @@ def run_matrix(config: BenchConfig, *, progress: bool = True) -> BenchResults:
     import tvm.s_tir.tensor_intrin  # noqa: F401
 
     target = resolve_target(config.target)
+    use_target_cores(target)
     keys = plan(config)
     store = BenchStore(config.out_dir)
     runs: list[RunRecord] = []

@@ -2,5 +2,13 @@
 
 from .cpu import CpuInfo, detect_cpu
 from .target import host_target, resolve_target, target_to_dict
+from .threads import use_target_cores
 
-__all__ = ["CpuInfo", "detect_cpu", "host_target", "resolve_target", "target_to_dict"]
+__all__ = [
+    "CpuInfo",
+    "detect_cpu",
+    "host_target",
+    "resolve_target",
+    "target_to_dict",
+    "use_target_cores",
+]

@@ -292,7 +292,7 @@ def tune_workload(
     from tvm.s_tir import meta_schedule as ms
 
     from ..bench.references import EvaluatorSettings, time_unscheduled
-    from ..hardware import resolve_target, target_to_dict
+    from ..hardware import resolve_target, target_to_dict, use_target_cores
     from ..measure import MeasurementStore, recording_measurer, replaying_measurer
     from ..tvm_compat import local_builder, preload_tensor_intrin
     from ..workloads import load_workload
@@ -315,6 +315,7 @@ def tune_workload(
     spec = str(workload) if isinstance(workload, (str, os.PathLike)) else None
     workload = load_workload(workload)
     target = resolve_target(target)
+    use_target_cores(target)
     builder, runner = local_builder(), "local"
     if replay is not None:
         builder, runner = replay.builder, replay.runner
