@@ -186,6 +186,7 @@ class SearchEngine:
         self.history = History()
         self._warned = False
         self._chains = 0
+        self._workload_json: Any = None
 
     # -- schedules -------------------------------------------------------------------------------
     def _seed(self) -> int:
@@ -266,6 +267,14 @@ class SearchEngine:
                 ok = False
             if not ok:
                 continue
+            if _structural(cand) and not self._reloads(sch):
+                reason = (
+                    "TVM could not load this schedule's tuning record back (replaying its trace "
+                    "changes the workload module), so it is not measured"
+                )
+                logger.info("rejected %s: %s", "; ".join(cand.steps), reason)
+                self.history.reject(cand.steps[-1], reason)
+                continue
             key = _signed64(tvm_ffi.structural_hash(sch.mod))
             if key in batch or key in self.seen:
                 continue
@@ -273,6 +282,25 @@ class SearchEngine:
             cand.sch, cand.key = sch, key
             ready.append(cand)
         return ready
+
+    def _reloads(self, sch: Any) -> bool:
+        """Whether a JSON database can load ``sch``'s record back. In TVM 0.27, replaying some
+        traces (a split of an original loop after MetaSchedule's root annotations, e.g. on NRM:1's
+        plain design space) changes the workload module in place, and then no record of the
+        work dir loads; measuring such a candidate would lose the whole database."""
+        from tvm.s_tir.meta_schedule.database import TuningRecord, Workload
+
+        if self._workload_json is None:
+            self._workload_json = Workload(self.mod).as_json()
+        record = TuningRecord(sch.trace, Workload(self.mod)).as_json()
+        fresh = Workload.from_json(self._workload_json)
+        try:
+            # The second replay fails when the first one changed the shared module.
+            for _ in range(2):
+                TuningRecord.from_json(record, fresh)
+        except Exception:  # TVM raises several error types from trace replay
+            return False
+        return True
 
     def mark_measured(self, candidates: Sequence[Candidate]) -> None:
         """Remember chosen candidates so they are never measured twice (one native batch call)."""
@@ -383,6 +411,15 @@ class SearchEngine:
             state=state,
             parent_latency_us=start.latency_us,
         )
+
+
+# Steps that only change sampled decisions: their traces are MetaSchedule's own, which reload.
+_DECISION_STEPS = ("set_tile(", "set_choice(", "set_compute_location(")
+
+
+def _structural(cand: Candidate) -> bool:
+    """Whether a candidate's steps change the program's structure (split, rfactor, ...)."""
+    return any(not step.lstrip().startswith(_DECISION_STEPS) for step in cand.steps)
 
 
 def _apply_mutator(mutator: Any, trace: Any, seed: int) -> Any:
