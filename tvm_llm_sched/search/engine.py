@@ -186,7 +186,7 @@ class SearchEngine:
         self.history = History()
         self._warned = False
         self._chains = 0
-        self._workload_json: Any = None
+        self._workload: Any = None  # a database Workload of ``mod``, for the reload check
 
     # -- schedules -------------------------------------------------------------------------------
     def _seed(self) -> int:
@@ -290,10 +290,10 @@ class SearchEngine:
         work dir loads; measuring such a candidate would lose the whole database."""
         from tvm.s_tir.meta_schedule.database import TuningRecord, Workload
 
-        if self._workload_json is None:
-            self._workload_json = Workload(self.mod).as_json()
-        record = TuningRecord(sch.trace, Workload(self.mod)).as_json()
-        fresh = Workload.from_json(self._workload_json)
+        if self._workload is None:
+            self._workload = Workload(self.mod)
+        record = TuningRecord(sch.trace, self._workload).as_json()
+        fresh = Workload.from_json(self._workload.as_json())
         try:
             # The second replay fails when the first one changed the shared module.
             for _ in range(2):
