@@ -18,6 +18,7 @@ import statistics
 import sys
 
 from tvm_llm_sched.bench import load_results
+from tvm_llm_sched.bench.compare import speedup_summary
 from tvm_llm_sched.bench.floors import exp_pass, full_reduction_schedules
 from tvm_llm_sched.bench.references import arg_shapes
 from tvm_llm_sched.bench.report import publish_section
@@ -52,8 +53,7 @@ def _comparison(retimed: dict[tuple[str, str], float], ours: str) -> list[str]:
         ratios = {w: retimed[w, other] / retimed[w, ours] for w in shared}
         if not ratios:
             continue
-        geomean = statistics.geometric_mean(ratios.values())
-        wins = sum(r > 1 for r in ratios.values())
+        geomean, wins = speedup_summary(ratios)
         out.append(
             f"- Re-timed, {ours} vs {other}: {geomean:.2f}x geometric mean, faster on {wins} of "
             f"{len(ratios)} workloads (per workload: "

@@ -10,12 +10,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 
+def speedup_summary(ratios: dict[str, float]) -> tuple[float, int]:
+    """Geometric mean of per-workload speedups (other / ours) and the number above 1 (wins)."""
+    return statistics.geometric_mean(ratios.values()), sum(r > 1 for r in ratios.values())
+
+
 def display_name(strategy: str) -> str:
     """A strategy's short name: ``pkg.mod:LLMGuidedSearch`` -> ``LLMGuidedSearch``."""
     return strategy.rsplit(":", 1)[-1]
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Cell:
     """One (workload, strategy) at one budget: best latency per seed, search time per iteration."""
 
@@ -123,11 +128,8 @@ def comparison_lines(
         for other in others:
             r = ratios(other, budget)
             if r:
-                wins = sum(v > 1 for v in r.values())
-                parts.append(
-                    f"{statistics.geometric_mean(r.values()):.2f}x vs {other} "
-                    f"(faster on {wins} of {len(r)} workloads)"
-                )
+                geomean, wins = speedup_summary(r)
+                parts.append(f"{geomean:.2f}x vs {other} (faster on {wins} of {len(r)} workloads)")
         if parts:
             lines.append(f"- At {budget} trials: " + ", ".join(parts) + ".")
     for other in others:

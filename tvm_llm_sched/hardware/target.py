@@ -14,7 +14,8 @@ from typing import Any
 from ..errors import TargetError
 
 
-def _physical_cores() -> int:
+def physical_cores() -> int:
+    """Physical cores of this machine (logical CPUs if psutil cannot tell)."""
     try:
         import psutil
 
@@ -48,7 +49,7 @@ def host_target(**overrides: Any):
     spec: dict[str, Any] = {
         "kind": "llvm",
         "mcpu": str(tvm.target.codegen.llvm_get_system_cpu()),
-        "num-cores": _physical_cores(),
+        "num-cores": physical_cores(),
     }
     spec.update({key.replace("_", "-"): value for key, value in overrides.items()})
     return _make_target(spec)

@@ -13,7 +13,7 @@ import logging
 import os
 from typing import Any
 
-from .target import _physical_cores
+from .target import physical_cores
 
 logger = logging.getLogger("tvm_llm_sched.hardware")
 
@@ -47,7 +47,7 @@ def use_target_cores(target: Any = None) -> int:
         except ValueError:
             logger.warning("ignoring %s=%r: not an integer", ENV_VAR, chosen)
     cores = target.attrs.get("num-cores") if target is not None else None
-    count = max(1, int(cores or _physical_cores()))
+    count = max(1, int(cores or physical_cores()))
     os.environ[ENV_VAR] = str(count)
     import tvm
 

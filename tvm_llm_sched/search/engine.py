@@ -186,7 +186,7 @@ class SearchEngine:
         self.history = History()
         self._warned = False
         self._chains = 0
-        self._workload: Any = None  # a database Workload of ``mod``, for the reload check
+        self._workload: Any = None  # (database Workload of ``mod``, its JSON): reload check
 
     # -- schedules -------------------------------------------------------------------------------
     def _seed(self) -> int:
@@ -291,9 +291,11 @@ class SearchEngine:
         from tvm.s_tir.meta_schedule.database import TuningRecord, Workload
 
         if self._workload is None:
-            self._workload = Workload(self.mod)
-        record = TuningRecord(sch.trace, self._workload).as_json()
-        fresh = Workload.from_json(self._workload.as_json())
+            workload = Workload(self.mod)
+            self._workload = (workload, workload.as_json())
+        workload, workload_json = self._workload
+        record = TuningRecord(sch.trace, workload).as_json()
+        fresh = Workload.from_json(workload_json)
         try:
             # The second replay fails when the first one changed the shared module.
             for _ in range(2):
