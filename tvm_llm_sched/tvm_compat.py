@@ -90,3 +90,54 @@ def local_builder(**kwargs: Any):
     # Ship the function by value: popen workers do not see this process's sys.path additions.
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     return LocalBuilder(f_build=lean_build, **kwargs)
+
+
+_ROOT_ANNOTATION_KINDS = ("Annotate", "Unannotate")
+
+
+def root_annotations_last(trace: Any) -> Any:
+    """``trace`` with its annotations of the root block (and the samples only they use) moved last.
+
+    In TVM 0.27, replaying a trace that splits an untouched loop *after* annotating the root block
+    (NRM:1's plain design space plus a split) changes the database workload's module in place, and
+    then no record of the work dir loads back ("old_outputs.size() == new_outputs.size()").
+    MetaSchedule's own traces annotate the root after their loop transformations; steps appended
+    to a design-space sample come after its root annotations. The annotations name no loops and
+    the samples they use feed nothing else, so moving them last gives the same program.
+    """
+    import tvm
+
+    insts = list(trace.insts)
+    # Postprocessing instructions (from EnterPostproc on) stay last: replay may drop them.
+    cut = next((n for n, i in enumerate(insts) if i.kind.name == "EnterPostproc"), len(insts))
+    insts, postproc = insts[:cut], insts[cut:]
+    roots = [
+        out
+        for inst in insts
+        if inst.kind.name == "GetSBlock" and str(inst.attrs[0]) == "root"
+        for out in inst.outputs
+    ]
+
+    def refers(value: Any, rv: Any) -> bool:  # inputs also hold literals (str, int, None)
+        return hasattr(value, "same_as") and value.same_as(rv)
+
+    def annotates_root(inst: Any) -> bool:
+        return inst.kind.name in _ROOT_ANNOTATION_KINDS and any(
+            refers(inst.inputs[0], root) for root in roots
+        )
+
+    def used_only_by_root_annotations(inst: Any) -> bool:
+        uses = [i for i in insts if any(refers(x, out) for out in inst.outputs for x in i.inputs)]
+        return bool(uses) and all(annotates_root(i) for i in uses)
+
+    last = [
+        i
+        for i in insts
+        if annotates_root(i)
+        or (i.kind.name == "SampleCategorical" and used_only_by_root_annotations(i))
+    ]
+    tail = insts[len(insts) - len(last) :]
+    if all(a.same_as(b) for a, b in zip(tail, last, strict=True)):
+        return trace  # already in MetaSchedule's order (or nothing to move)
+    first = [i for i in insts if not any(i.same_as(m) for m in last)]
+    return tvm.s_tir.Trace(first + last + postproc, dict(trace.decisions))

@@ -1,26 +1,28 @@
-"""A candidate whose tuning record TVM cannot load back is rejected before it is measured.
+"""Structural proposer steps give tuning records that TVM loads back, and any that would not is
+rejected before it is measured.
 
 In TVM 0.27, replaying the trace of NRM:1's plain design space plus a split of an original loop
 changes the workload module in place: the JSON database that holds such a record then fails to load
-any record ("old_outputs.size() == new_outputs.size()"). Structural steps can come from an LLM, so
-the engine checks that their records reload and rejects the rest with a reason.
+any record ("old_outputs.size() == new_outputs.size()"). The engine replays proposer candidates with
+the root annotations last (which avoids it), and still checks that structural records reload,
+rejecting the rest with a reason.
 """
 
 from __future__ import annotations
 
 import pytest
+import tvm_ffi
 from tvm.s_tir.meta_schedule.database import TuningRecord, Workload
 
 from tvm_llm_sched.hardware import host_target
-from tvm_llm_sched.proposers import ExpertPolicy
 from tvm_llm_sched.search import LLMMutatorProbability, SearchConfig
-from tvm_llm_sched.search.engine import Candidate, SearchEngine
+from tvm_llm_sched.search.engine import Candidate, Frontier, SearchEngine
 from tvm_llm_sched.steps import State, design_space_context
 from tvm_llm_sched.workloads import load_workload
 
 
 @pytest.fixture(scope="module")
-def nrm():
+def nrm(make_spy):
     mod = load_workload("NRM:1").mod
     ctx = design_space_context(mod, host_target(), rand_state=1)
     spaces = list(ctx.space_generator.generate_design_space(mod))
@@ -31,7 +33,7 @@ def nrm():
         postprocs=ctx.space_generator.postprocs,
         mutators={},
         mutator_probability=LLMMutatorProbability({"MutateTileSize": 1.0}),
-        proposer=ExpertPolicy(),
+        proposer=make_spy(first=_SPLIT),
         config=SearchConfig(),
         seed=1,
         workload_name="NRM:1",
@@ -39,11 +41,13 @@ def nrm():
     return mod, spaces, engine
 
 
+_SPLIT = "split(l1, [2, None])"  # C's second loop, untouched on the plain design space
+
+
 def _split_candidate(mod, space) -> Candidate:
-    state = State.from_schedule(space, mod)
-    step = f"split({state.names.loop_order[1]}, [2, None])"
-    state = state.apply(step)
-    return Candidate(pre=state.schedule, origin="proposer", steps=(step,), state=state)
+    """The split applied on top of ``space`` as is: after the space's root annotations."""
+    state = State.from_schedule(space, mod).apply(_SPLIT)
+    return Candidate(pre=state.schedule, origin="proposer", steps=(_SPLIT,), state=state)
 
 
 def _reloads_twice(mod, sch) -> bool:
@@ -55,6 +59,16 @@ def _reloads_twice(mod, sch) -> bool:
     except Exception:
         return False
     return True
+
+
+def test_a_proposed_split_after_the_root_annotations_is_measurable_and_reloads(nrm):
+    mod, spaces, engine = nrm
+    proposed = engine.expand([Frontier(pre=spaces[0], latency_us=10.0)], width=1, budget=1)
+    split = [c for c in proposed if c.steps == (_SPLIT,)]
+    assert split, [c.steps for c in proposed]
+    ready = engine.finalize(split)
+    assert len(ready) == 1 and _reloads_twice(mod, ready[0].sch)
+    assert tvm_ffi.structural_equal(ready[0].pre.mod, split[0].state.scheduled_mod)
 
 
 def test_a_record_tvm_cannot_reload_is_rejected_with_a_reason(nrm):

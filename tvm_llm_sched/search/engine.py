@@ -194,14 +194,7 @@ class SearchEngine:
 
     def replay(self, trace: Any) -> Any | None:
         """Replay a trace (postprocessing removed) on a fresh schedule; None if it fails."""
-        import tvm
-
-        sch = tvm.s_tir.Schedule(self.mod, seed=self._seed(), debug_mask=0)
-        try:
-            trace.apply_to_schedule(sch, remove_postproc=True)
-        except Exception:  # an invalid mutation or an outdated record: not a candidate
-            return None
-        return sch
+        return _replayed(self.mod, trace, self._seed())
 
     def sample(self, count: int, origin: str = "random") -> list[Candidate]:
         """``count`` design-space samples with fresh random decisions."""
@@ -267,7 +260,7 @@ class SearchEngine:
                 ok = False
             if not ok:
                 continue
-            if _structural(cand) and not self._reloads(sch):
+            if _is_structural(cand.steps) and not self._reloads(sch):
                 reason = (
                     "TVM could not load this schedule's tuning record back (replaying its trace "
                     "changes the workload module), so it is not measured"
@@ -287,7 +280,9 @@ class SearchEngine:
         """Whether a JSON database can load ``sch``'s record back. In TVM 0.27, replaying some
         traces (a split of an original loop after MetaSchedule's root annotations, e.g. on NRM:1's
         plain design space) changes the workload module in place, and then no record of the
-        work dir loads; measuring such a candidate would lose the whole database."""
+        work dir loads; measuring such a candidate would lose the whole database. Proposer
+        candidates are replayed with the root annotations last, which avoids the known case
+        (``tvm_compat.root_annotations_last``); this check is the safety net for any other."""
         from tvm.s_tir.meta_schedule.database import TuningRecord, Workload
 
         if self._workload is None:
@@ -400,16 +395,18 @@ class SearchEngine:
         self._chains += 1
         for current in [state, *states]:
             steps = [s.to_text() for s in current.steps[len(start.state.steps) :]]
-            out.append(self._from_state(current, start, steps))
+            out.append(self._from_state(current, start, tuple(steps)))
             out[-1].chain = self._chains
         return calls
 
-    @staticmethod
-    def _from_state(state: Any, start: Frontier, steps: list[str]) -> Candidate:
+    def _from_state(self, state: Any, start: Frontier, steps: tuple[str, ...]) -> Candidate:
+        # A structural step follows the base's root annotations; State.trace reorders them so
+        # the record reloads (tvm_compat.root_annotations_last). Decision edits keep the trace.
+        pre = _replayed(self.mod, state.trace) if _is_structural(steps) else None
         return Candidate(
-            pre=state.schedule,
+            pre=state.schedule if pre is None else pre,
             origin="proposer",
-            steps=tuple(steps),
+            steps=steps,
             state=state,
             parent_latency_us=start.latency_us,
         )
@@ -419,9 +416,22 @@ class SearchEngine:
 _DECISION_STEPS = ("set_tile(", "set_choice(", "set_compute_location(")
 
 
-def _structural(cand: Candidate) -> bool:
-    """Whether a candidate's steps change the program's structure (split, rfactor, ...)."""
-    return any(not step.lstrip().startswith(_DECISION_STEPS) for step in cand.steps)
+def _is_structural(steps: Sequence[str]) -> bool:
+    """Whether steps change the program's structure (split, rfactor, ...), not only decisions."""
+    return any(not step.lstrip().startswith(_DECISION_STEPS) for step in steps)
+
+
+def _replayed(mod: Any, trace: Any, seed: int | None = None) -> Any | None:
+    """``trace`` replayed (postprocessing removed) on a fresh schedule of ``mod``; None if it
+    fails. The seed only matters for decisions the trace leaves unset."""
+    import tvm
+
+    sch = tvm.s_tir.Schedule(mod, seed=seed, debug_mask=0)
+    try:
+        trace.apply_to_schedule(sch, remove_postproc=True)
+    except Exception:  # an invalid mutation or an outdated record: not a candidate
+        return None
+    return sch
 
 
 def _apply_mutator(mutator: Any, trace: Any, seed: int) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import IllegalStepError, StepError
 from ..ir.naming import NameTable
+from ..tvm_compat import root_annotations_last
 from .appliers import COMPUTE_LOCATION_NAMES, TVM_ERRORS, tvm_reason
 from .kinds import STEP_KINDS
 from .parser import parse_step, parse_steps
@@ -207,11 +208,16 @@ class State:
 
     @property
     def trace(self) -> Any:
-        """The full TVM trace (edited base plus primitive steps); replayable by TVM alone."""
+        """The full TVM trace (edited base plus primitive steps); replayable by TVM alone.
+
+        The base's root-block annotations come last, after the steps, as in MetaSchedule's own
+        traces, so a tuning record of it loads back in TVM 0.27
+        (:func:`~tvm_llm_sched.tvm_compat.root_annotations_last`).
+        """
         import tvm
 
         trace = self._sch.trace
-        return tvm.s_tir.Trace(trace.insts, trace.decisions)
+        return root_annotations_last(tvm.s_tir.Trace(trace.insts, trace.decisions))
 
     @property
     def names(self) -> NameTable:

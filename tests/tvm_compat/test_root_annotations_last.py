@@ -1,0 +1,75 @@
+"""``root_annotations_last``: same program, same decisions, and a tuning record that reloads."""
+
+from __future__ import annotations
+
+import pytest
+import tvm
+import tvm_ffi
+from tvm.s_tir.meta_schedule.database import TuningRecord, Workload
+
+from tvm_llm_sched.steps import State
+from tvm_llm_sched.tvm_compat import root_annotations_last
+from tvm_llm_sched.workloads import load_workload
+
+
+@pytest.fixture(scope="module")
+def nrm():
+    mod = load_workload("NRM:1").mod
+    return mod, State.design_spaces(mod, rand_state=1)
+
+
+def _replayed(mod, trace, remove_postproc=False):
+    sch = tvm.s_tir.Schedule(mod)
+    trace.apply_to_schedule(sch, remove_postproc=remove_postproc)
+    return sch
+
+
+def _reloads_twice(mod, trace) -> bool:
+    record = TuningRecord(trace, Workload(mod)).as_json()
+    workload = Workload.from_json(Workload(mod).as_json())
+    try:
+        for _ in range(2):
+            TuningRecord.from_json(record, workload)
+    except Exception:
+        return False
+    return True
+
+
+def _kinds(trace) -> list[str]:
+    return [inst.kind.name for inst in trace.insts]
+
+
+def test_a_split_after_the_root_annotations_moves_before_them_and_reloads(nrm):
+    mod, spaces = nrm
+    state = spaces[0].apply("split(l1, [2, None])")  # plain space: annotations, then the split
+    as_applied = state.schedule.trace
+    assert not _reloads_twice(mod, as_applied)  # the TVM 0.27 behaviour this works around
+
+    reordered = root_annotations_last(as_applied)
+    assert _kinds(reordered)[-1] == "Annotate" and _kinds(reordered).index("Split") < min(
+        n for n, k in enumerate(_kinds(reordered)) if k == "Annotate"
+    )
+    assert tvm_ffi.structural_equal(_replayed(mod, reordered).mod, state.scheduled_mod)
+    assert sorted(map(str, reordered.decisions.values())) == sorted(
+        map(str, as_applied.decisions.values())
+    )
+    assert _reloads_twice(mod, reordered)
+    assert str(state.trace) == str(reordered)  # State.trace is the reloadable order
+
+
+def test_metaschedule_order_is_left_alone(nrm):
+    _, spaces = nrm
+    trace = spaces[1].trace  # AddRFactor's space: its root annotations come before compute_at
+    reordered = root_annotations_last(trace)
+    assert root_annotations_last(reordered).same_as(reordered)
+
+
+def test_postprocessing_instructions_stay_last(nrm):
+    mod, spaces = nrm
+    sch = spaces[0].apply("split(l1, [2, None])").schedule
+    sch.enter_postproc()
+    reordered = root_annotations_last(sch.trace)
+    assert _kinds(reordered)[-1] == "EnterPostproc"
+    assert tvm_ffi.structural_equal(
+        _replayed(mod, reordered, remove_postproc=True).mod, _replayed(mod, sch.trace).mod
+    )
