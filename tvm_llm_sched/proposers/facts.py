@@ -255,6 +255,66 @@ def _product(values: list[int]) -> int:
     return result
 
 
+# A reduction shorter than this many iterations per core is not worth splitting over the cores.
+_MIN_RUN_PER_CORE = 64
+
+
+def serial_reduction_facts(sch: Any, cores: int) -> list[dict[str, Any]]:
+    """Reduction blocks that one core runs alone, and the step that starts to split them.
+
+    A block qualifies when the loops outside its outermost reduction loop have fewer than
+    ``cores`` iterations in all (nothing for a parallel loop to share), as after MetaSchedule's
+    AddRFactor puts a full reduction's partial results in the innermost, vectorized loop. Its
+    design space has no program that spreads such a reduction over the cores; two steps do:
+    ``split`` the reduction loop into ``cores`` parts (``"action": "split"``), then ``rfactor``
+    over those parts (``"action": "rfactor"``), whose outer loop the postprocessor parallelizes.
+
+    Returns
+    -------
+    list of dict
+        ``{"block", "loop" (its name in the step IR), "extent", "action"}`` per block.
+    """
+    from ..ir.naming import NameTable
+
+    if cores < 2:
+        return []
+    names = NameTable(sch)
+    out = []
+    for site in names.blocks.values():
+        try:
+            block_rv = names.block_rv(sch, site.name)
+        except Exception:  # a name the table cannot reach: no fact, no step
+            continue
+        reduce_vars = [
+            value
+            for iter_var, value in zip(site.node.iter_vars, _bindings(sch, block_rv), strict=False)
+            if int(iter_var.iter_type) == 2
+        ]
+        loops = [names.loops[name] for name in site.loops if name in names.loops]
+        reduce_at = [
+            i
+            for i, loop in enumerate(loops)
+            if any(_uses(value, loop.node.loop_var) for value in reduce_vars)
+        ]
+        if not reduce_at:
+            continue
+        first = reduce_at[0]
+        outside = _product([int(loop.node.extent) for loop in loops[:first]])
+        extent = int(loops[first].node.extent)
+        if outside >= cores:
+            continue
+        if extent == cores and len(reduce_at) > 1:
+            action = "rfactor"
+        elif extent % cores == 0 and extent >= _MIN_RUN_PER_CORE * cores:
+            action = "split"
+        else:
+            continue
+        out.append(
+            {"block": site.name, "loop": loops[first].name, "extent": extent, "action": action}
+        )
+    return out
+
+
 def cpu_facts(cpu: Any) -> dict[str, Any]:
     """The CPU numbers the policy needs, from a :class:`~tvm_llm_sched.hardware.CpuInfo`."""
     return {
@@ -311,6 +371,7 @@ def build_situation(
         facts={
             "decisions": decision_facts(state.schedule, state.mod),
             "cpu": cpu_facts(cpu),
+            "serial_reductions": serial_reduction_facts(state.schedule, cpu.cores),
         },
         state_steps=tuple(s.to_text() for s in state.steps),
         state_latency_us=latency_us,

@@ -1,0 +1,90 @@
+"""A reduction that one core runs alone is spread over the cores, beyond MetaSchedule's design
+space: the facts find it, the expert policy splits its loop per core and rfactors over the parts,
+and the postprocessors turn the parts into a parallel loop.
+
+MetaSchedule's AddRFactor puts a full reduction's partial sums in the innermost, vectorized loop;
+with nothing outside it to parallelize, every strategy's best NRM:1 program ran on one core
+(6.6 us against 4.6-5.0 us for the two-core program).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from tvm_llm_sched.hardware import host_target
+from tvm_llm_sched.proposers import ExpertPolicy
+from tvm_llm_sched.proposers.facts import build_situation, serial_reduction_facts
+
+CORES = 2
+
+
+@functools.cache
+def _spaces(spec: str):
+    from tvm_llm_sched.steps import State
+    from tvm_llm_sched.workloads import load_workload
+
+    mod = load_workload(spec).mod
+    return State.design_spaces(mod, host_target(num_cores=CORES), rand_state=1)
+
+
+def test_facts_find_the_one_core_reduction_then_the_split_then_nothing():
+    found = 0
+    for state in _spaces("NRM:1"):
+        facts = serial_reduction_facts(state.schedule, CORES)
+        assert [f["action"] for f in facts] == ["split"]
+        fact = facts[0]
+        split = state.apply(f"split({fact['loop']}, [{CORES}, None])")
+        assert [
+            (f["action"], f["extent"]) for f in serial_reduction_facts(split.schedule, CORES)
+        ] == [("rfactor", CORES)]
+        done = split.apply(f"rfactor({fact['loop']}, 0)")
+        assert serial_reduction_facts(done.schedule, CORES) == []
+        found += 1
+    assert found == 3  # no rfactor, innermost rfactor, outer rfactor
+
+
+@pytest.mark.parametrize("spec", ["GMM:1", "SFM:1", "C1D:1"])
+def test_reductions_with_parallel_work_outside_are_left_alone(spec):
+    for state in _spaces(spec):
+        assert serial_reduction_facts(state.schedule, CORES) == []
+    assert all(serial_reduction_facts(s.schedule, 1) == [] for s in _spaces("NRM:1"))
+
+
+def test_expert_splits_then_rfactors_and_the_postprocessors_parallelize():
+    from tvm_llm_sched.steps import design_space_context
+    from tvm_llm_sched.workloads import load_workload
+
+    target = host_target(num_cores=CORES)
+    state = _spaces("NRM:1")[1]  # AddRFactor's innermost variant
+    policy = ExpertPolicy()
+    for expected in ("split", "rfactor"):
+        situation = build_situation(state, workload="NRM:1", target=target)
+        step = policy.propose(situation, k=4).steps[0].step
+        assert step.startswith(expected + "("), step
+        state = state.apply(step)
+    sch = state.schedule.copy()
+    ctx = design_space_context(load_workload("NRM:1").mod, target)
+    assert all(post.apply(sch) for post in ctx.space_generator.postprocs)
+    assert "T.parallel(2," in sch.mod.script()
+
+
+@pytest.mark.tuning
+def test_tuning_records_of_the_two_core_reduction_load_back_and_compile(tmp_path):
+    """The steps' records are ordinary MetaSchedule records: the work dir reloads (TVM 0.27 lost
+    it when a split followed the design space's root annotations), and compile_tir verifies."""
+    from tvm.s_tir import meta_schedule as ms
+
+    from tvm_llm_sched.search import LLMGuidedSearch
+    from tvm_llm_sched.testing import strategy_conformance as kit
+
+    target = host_target(num_cores=CORES)
+    mod = kit.conformance_workload("NRM:1").mod
+    kit.tune(mod, tmp_path, LLMGuidedSearch(), max_trials=8, num_trials_per_iter=8, target=target)
+    kit.check_work_dir(tmp_path, mod, expected=8, target=target)
+    traces = [
+        str(r.trace)
+        for r in ms.database.JSONDatabase(work_dir=str(tmp_path)).get_all_tuning_records()
+    ]
+    assert any(f"factors=[{CORES}, " in t and "rfactor(" in t for t in traces)
