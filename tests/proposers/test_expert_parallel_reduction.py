@@ -13,6 +13,7 @@ import functools
 
 import pytest
 
+from tvm_llm_sched.errors import IllegalStepError
 from tvm_llm_sched.hardware import host_target
 from tvm_llm_sched.proposers import ExpertPolicy
 from tvm_llm_sched.proposers.facts import build_situation, serial_reduction_facts
@@ -30,8 +31,8 @@ def _spaces(spec: str):
 
 
 def test_facts_find_the_one_core_reduction_then_the_split_then_nothing():
-    found = 0
-    for state in _spaces("NRM:1"):
+    plain, inner_rfactor, _ = _spaces("NRM:1")
+    for state in (plain, inner_rfactor):
         facts = serial_reduction_facts(state.schedule, CORES)
         assert [f["action"] for f in facts] == ["split"]
         fact = facts[0]
@@ -41,8 +42,17 @@ def test_facts_find_the_one_core_reduction_then_the_split_then_nothing():
         ] == [("rfactor", CORES)]
         done = split.apply(f"rfactor({fact['loop']}, 0)")
         assert serial_reduction_facts(done.schedule, CORES) == []
-        found += 1
-    assert found == 3  # no rfactor, innermost rfactor, outer rfactor
+
+
+def test_a_second_rfactor_block_of_the_same_name_is_refused_and_not_proposed():
+    """In AddRFactor's outer variant, C_rf already exists: an rfactor of C would make a second
+    C_rf, which MetaSchedule's postprocessors cannot look up (the candidate was lost unmeasured)."""
+    outer_rfactor = _spaces("NRM:1")[2]
+    assert serial_reduction_facts(outer_rfactor.schedule, CORES) == []
+    c_loop = outer_rfactor.names.blocks["C"].loops[-1]
+    split = outer_rfactor.apply(f"split({c_loop}, [{CORES}, None])")
+    with pytest.raises(IllegalStepError, match="second 'C_rf'"):
+        split.apply(f"rfactor({c_loop}, 0)")
 
 
 @pytest.mark.parametrize("spec", ["GMM:1", "SFM:1", "C1D:1"])

@@ -54,7 +54,10 @@ class FirstProposals:
 
 def _postprocessed(ctx: Any, sch: Any) -> Any | None:
     done = sch.copy()
-    return done if all(p.apply(done) for p in ctx.space_generator.postprocs) else None
+    try:
+        return done if all(p.apply(done) for p in ctx.space_generator.postprocs) else None
+    except Exception:  # a postprocessor rejecting a schedule may raise instead of False
+        return None
 
 
 def _time_us(mod: Any, target: Any) -> float:

@@ -281,6 +281,8 @@ def serial_reduction_facts(sch: Any, cores: int) -> list[dict[str, Any]]:
     names = NameTable(sch)
     out = []
     for site in names.blocks.values():
+        if f"{site.name}_rf" in names.blocks:
+            continue  # its rfactor block would repeat that name (the rfactor step refuses it)
         try:
             block_rv = names.block_rv(sch, site.name)
         except Exception:  # a name the table cannot reach: no fact, no step

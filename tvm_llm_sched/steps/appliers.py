@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IllegalStepError, UnknownSiteError
+from ..ir.naming import iter_stmts
 
 if TYPE_CHECKING:
     from ..ir.naming import NameTable
@@ -174,7 +175,32 @@ compute_at = _primitive("compute_at", "block", "loop", preserve_unit_loops=True)
 reverse_compute_at = _primitive("reverse_compute_at", "block", "loop", preserve_unit_loops=True)
 compute_inline = _primitive("compute_inline", "block")
 reverse_compute_inline = _primitive("reverse_compute_inline", "block")
-rfactor = _primitive("rfactor", "loop", "factor_axis")
+
+
+def rfactor(sch: Any, names: NameTable, step: Step) -> None:
+    """``rfactor(loop, factor_axis)``; refused when the new block repeats an existing block's name.
+
+    TVM names the rfactor block ``<block>_rf``. Where MetaSchedule's AddRFactor already made one
+    (rfactor again over the original block), the program gets two blocks of that name, which
+    MetaSchedule's postprocessors cannot look up: such a candidate could never be measured.
+    """
+    import tvm
+
+    loop = names.loop_rv(sch, step["loop"])
+    with refused_as_illegal(step, names):
+        block = sch.get(sch.rfactor(loop, step["factor_axis"]))
+    same = [
+        node
+        for node in iter_stmts(sch.mod["main"].body)
+        if isinstance(node, tvm.s_tir.SBlock) and node.name_hint == block.name_hint
+    ]
+    if len(same) > 1:
+        raise IllegalStepError(
+            f"{step.to_text()}: the new block would be a second {block.name_hint!r}, and "
+            "MetaSchedule's postprocessors cannot handle two blocks of one name"
+        )
+
+
 decompose_reduction = _primitive("decompose_reduction", "block", "loop")
 
 
