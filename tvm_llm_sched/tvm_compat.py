@@ -141,3 +141,30 @@ def root_annotations_last(trace: Any) -> Any:
         return trace  # already in MetaSchedule's order (or nothing to move)
     first = [i for i in insts if not any(i.same_as(m) for m in last)]
     return tvm.s_tir.Trace(first + last + postproc, dict(trace.decisions))
+
+
+def record_reloads(trace: Any, workload: Any, workload_json: Any = None) -> bool:
+    """Whether a JSON database can load a tuning record of ``trace`` back, twice.
+
+    In TVM 0.27, replaying some traces changes the database workload's module in place (see
+    :func:`root_annotations_last`); the first load then succeeds and every later one fails.
+
+    Parameters
+    ----------
+    trace : tvm.s_tir.Trace
+        The record's trace.
+    workload : tvm.s_tir.meta_schedule.database.Workload
+        The workload it schedules. It is not modified: the loads use a copy.
+    workload_json : Any
+        ``workload.as_json()``, if the caller keeps it (it is recomputed otherwise).
+    """
+    from tvm.s_tir.meta_schedule.database import TuningRecord, Workload
+
+    record = TuningRecord(trace, workload).as_json()
+    fresh = Workload.from_json(workload.as_json() if workload_json is None else workload_json)
+    try:
+        for _ in range(2):
+            TuningRecord.from_json(record, fresh)
+    except Exception:  # TVM raises several error types from trace replay
+        return False
+    return True

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import pytest
 import tvm_ffi
-from tvm.s_tir.meta_schedule.database import TuningRecord, Workload
+from tvm.s_tir.meta_schedule.database import Workload
 
 from tvm_llm_sched.hardware import host_target
 from tvm_llm_sched.search import LLMMutatorProbability, SearchConfig
 from tvm_llm_sched.search.engine import Candidate, Frontier, SearchEngine
 from tvm_llm_sched.steps import State, design_space_context
+from tvm_llm_sched.tvm_compat import record_reloads
 from tvm_llm_sched.workloads import load_workload
 
 
@@ -50,31 +51,20 @@ def _split_candidate(mod, space) -> Candidate:
     return Candidate(pre=state.schedule, origin="proposer", steps=(_SPLIT,), state=state)
 
 
-def _reloads_twice(mod, sch) -> bool:
-    record = TuningRecord(sch.trace, Workload(mod)).as_json()
-    workload = Workload.from_json(Workload(mod).as_json())
-    try:
-        for _ in range(2):
-            TuningRecord.from_json(record, workload)
-    except Exception:
-        return False
-    return True
-
-
 def test_a_proposed_split_after_the_root_annotations_is_measurable_and_reloads(nrm):
     mod, spaces, engine = nrm
     proposed = engine.expand([Frontier(pre=spaces[0], latency_us=10.0)], width=1, budget=1)
     split = [c for c in proposed if c.steps == (_SPLIT,)]
     assert split, [c.steps for c in proposed]
     ready = engine.finalize(split)
-    assert len(ready) == 1 and _reloads_twice(mod, ready[0].sch)
+    assert len(ready) == 1 and record_reloads(ready[0].sch.trace, Workload(mod))
     assert tvm_ffi.structural_equal(ready[0].pre.mod, split[0].state.scheduled_mod)
 
 
 def test_a_record_tvm_cannot_reload_is_rejected_with_a_reason(nrm):
     mod, spaces, engine = nrm
     bad = _split_candidate(mod, spaces[0])  # the plain design space
-    assert not _reloads_twice(mod, bad.pre)  # the TVM behaviour this guards against
+    assert not record_reloads(bad.pre.trace, Workload(mod))  # the TVM behaviour this guards against
     assert engine.finalize([bad]) == []
     assert any("could not load" in r.reason for r in engine.history.rejections)
 
@@ -83,4 +73,4 @@ def test_structural_steps_whose_records_reload_are_kept(nrm):
     mod, spaces, engine = nrm
     good = _split_candidate(mod, spaces[1])  # AddRFactor's innermost variant: reloads fine
     ready = engine.finalize([good])
-    assert len(ready) == 1 and _reloads_twice(mod, ready[0].sch)
+    assert len(ready) == 1 and record_reloads(ready[0].sch.trace, Workload(mod))

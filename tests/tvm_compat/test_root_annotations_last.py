@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import tvm
 import tvm_ffi
-from tvm.s_tir.meta_schedule.database import TuningRecord, Workload
+from tvm.s_tir.meta_schedule.database import Workload
 
 from tvm_llm_sched.steps import State
-from tvm_llm_sched.tvm_compat import root_annotations_last
+from tvm_llm_sched.tvm_compat import record_reloads, root_annotations_last
 from tvm_llm_sched.workloads import load_workload
 
 
@@ -24,17 +24,6 @@ def _replayed(mod, trace, remove_postproc=False):
     return sch
 
 
-def _reloads_twice(mod, trace) -> bool:
-    record = TuningRecord(trace, Workload(mod)).as_json()
-    workload = Workload.from_json(Workload(mod).as_json())
-    try:
-        for _ in range(2):
-            TuningRecord.from_json(record, workload)
-    except Exception:
-        return False
-    return True
-
-
 def _kinds(trace) -> list[str]:
     return [inst.kind.name for inst in trace.insts]
 
@@ -43,7 +32,7 @@ def test_a_split_after_the_root_annotations_moves_before_them_and_reloads(nrm):
     mod, spaces = nrm
     state = spaces[0].apply("split(l1, [2, None])")  # plain space: annotations, then the split
     as_applied = state.schedule.trace
-    assert not _reloads_twice(mod, as_applied)  # the TVM 0.27 behaviour this works around
+    assert not record_reloads(as_applied, Workload(mod))  # the TVM 0.27 behaviour this works around
 
     reordered = root_annotations_last(as_applied)
     assert _kinds(reordered)[-1] == "Annotate" and _kinds(reordered).index("Split") < min(
@@ -53,7 +42,7 @@ def test_a_split_after_the_root_annotations_moves_before_them_and_reloads(nrm):
     assert sorted(map(str, reordered.decisions.values())) == sorted(
         map(str, as_applied.decisions.values())
     )
-    assert _reloads_twice(mod, reordered)
+    assert record_reloads(reordered, Workload(mod))
     assert str(state.trace) == str(reordered)  # State.trace is the reloadable order
 
 

@@ -283,21 +283,14 @@ class SearchEngine:
         work dir loads; measuring such a candidate would lose the whole database. Proposer
         candidates are replayed with the root annotations last, which avoids the known case
         (``tvm_compat.root_annotations_last``); this check is the safety net for any other."""
-        from tvm.s_tir.meta_schedule.database import TuningRecord, Workload
+        from tvm.s_tir.meta_schedule.database import Workload
+
+        from ..tvm_compat import record_reloads
 
         if self._workload is None:
             workload = Workload(self.mod)
             self._workload = (workload, workload.as_json())
-        workload, workload_json = self._workload
-        record = TuningRecord(sch.trace, workload).as_json()
-        fresh = Workload.from_json(workload_json)
-        try:
-            # The second replay fails when the first one changed the shared module.
-            for _ in range(2):
-                TuningRecord.from_json(record, fresh)
-        except Exception:  # TVM raises several error types from trace replay
-            return False
-        return True
+        return record_reloads(sch.trace, *self._workload)
 
     def mark_measured(self, candidates: Sequence[Candidate]) -> None:
         """Remember chosen candidates so they are never measured twice (one native batch call)."""
