@@ -14,6 +14,7 @@ from typing import Any
 from ..hardware import host_target, use_target_cores
 from ..proposers.chain import follow
 from ..proposers.expert import ExpertPolicy
+from ..search.engine import postprocessed
 from ..steps import State, design_space_context
 from ..verify import verify
 from ..workloads import load_workload
@@ -52,14 +53,6 @@ class FirstProposals:
         return min(s.sampled_us for s in self.spaces)
 
 
-def _postprocessed(ctx: Any, sch: Any) -> Any | None:
-    done = sch.copy()
-    try:
-        return done if all(p.apply(done) for p in ctx.space_generator.postprocs) else None
-    except Exception:  # a postprocessor rejecting a schedule may raise instead of False
-        return None
-
-
 def _time_us(mod: Any, target: Any) -> float:
     return 1e6 * time_module(mod, target) if mod is not None else math.inf
 
@@ -85,8 +78,8 @@ def first_proposals(spec: str, *, depth: int = 8, rand_state: int = 1) -> FirstP
         start = State.from_schedule(space, workload.mod)
         states, _ = follow(ExpertPolicy(), start, workload=spec, target=target, depth=depth)
         final = states[-1] if states else start
-        sampled = _postprocessed(ctx, start.schedule)
-        expert = _postprocessed(ctx, final.schedule)
+        sampled = postprocessed(start.schedule, ctx.space_generator.postprocs)
+        expert = postprocessed(final.schedule, ctx.space_generator.postprocs)
         report = verify(workload.mod, expert, target, seeds=(0, 1)) if expert else None
         results.append(
             SpaceResult(

@@ -253,12 +253,8 @@ class SearchEngine:
         ready = []
         batch = set() if batch is None else batch
         for cand in candidates:
-            sch = cand.pre.copy()
-            try:
-                ok = all(post.apply(sch) for post in self.postprocs)
-            except Exception:  # a postprocessor rejecting a schedule may raise instead of False
-                ok = False
-            if not ok:
+            sch = postprocessed(cand.pre, self.postprocs)
+            if sch is None:
                 continue
             if _is_structural(cand.steps) and not self._reloads(sch):
                 reason = (
@@ -405,13 +401,21 @@ class SearchEngine:
         )
 
 
-# Steps that only change sampled decisions: their traces are MetaSchedule's own, which reload.
-_DECISION_STEPS = ("set_tile(", "set_choice(", "set_compute_location(")
-
-
 def _is_structural(steps: Sequence[str]) -> bool:
-    """Whether steps change the program's structure (split, rfactor, ...), not only decisions."""
-    return any(not step.lstrip().startswith(_DECISION_STEPS) for step in steps)
+    """Whether steps change the program's structure (split, rfactor, ...), not only decisions.
+    Decision edits keep MetaSchedule's own trace, which reloads."""
+    from ..steps import parse_step
+
+    return any(not parse_step(step).is_decision_edit for step in steps)
+
+
+def postprocessed(sch: Any, postprocs: Sequence[Any]) -> Any | None:
+    """A copy of ``sch`` after ``postprocs``; None if one of them rejects it."""
+    done = sch.copy()
+    try:
+        return done if all(post.apply(done) for post in postprocs) else None
+    except Exception:  # a postprocessor rejecting a schedule may raise instead of False
+        return None
 
 
 def _replayed(mod: Any, trace: Any, seed: int | None = None) -> Any | None:
