@@ -26,23 +26,24 @@ from tvm_llm_sched.bench.report import write_section
 from tvm_llm_sched.hardware import detect_cpu, host_target
 from tvm_llm_sched.ir import hardware_summary, render, token_proxy
 from tvm_llm_sched.proposers import Outcome, Rejection, Situation, system_prompt, user_prompt
-from tvm_llm_sched.proposers.facts import cpu_facts
+from tvm_llm_sched.proposers.facts import CpuFacts, Facts
+from tvm_llm_sched.search.facts import cpu_facts
 from tvm_llm_sched.steps import State, legal_steps
 from tvm_llm_sched.workloads import load_workload, standard_workload_names
 
 SECTION = "## LLM proposer prompt size"
 
 
-def situation_of(name: str, menu_size: int, cpu: dict) -> Situation:
+def situation_of(name: str, menu_size: int, cpu: CpuFacts) -> Situation:
     """A realistic situation of an unscheduled workload."""
     state = State.initial(load_workload(name).mod)
-    menu = tuple(step.to_text() for step in legal_steps(state, limit=menu_size))
+    menu = tuple(legal_steps(state, limit=menu_size))
     return Situation(
         workload=name,
         ir=render(state.schedule),
         hardware=hardware_summary(),
         menu=menu,
-        facts={"decisions": [], "cpu": cpu},
+        facts=Facts(cpu=cpu),
         state_latency_us=812.5,
         best_latency_us=640.25,
         recent=tuple(

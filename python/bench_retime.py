@@ -20,11 +20,11 @@ import sys
 from tvm_llm_sched.bench import load_results
 from tvm_llm_sched.bench.compare import speedup_summary
 from tvm_llm_sched.bench.floors import exp_pass, full_reduction_schedules
-from tvm_llm_sched.bench.references import arg_shapes
 from tvm_llm_sched.bench.report import publish_section
 from tvm_llm_sched.bench.retime import best_program, retime_interleaved
 from tvm_llm_sched.bench.store import BenchStore
 from tvm_llm_sched.hardware import resolve_target, use_target_cores
+from tvm_llm_sched.measure.timing import arg_shapes
 from tvm_llm_sched.verify import verify
 from tvm_llm_sched.workloads import load_workload
 

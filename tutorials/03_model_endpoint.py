@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from unittest import mock
 
-from tvm_llm_sched.proposers import PolicyServer
+from tvm_llm_sched.serving import PolicyServer
 from tvm_llm_sched.tune import tune_workload
 
 

@@ -101,7 +101,16 @@ class UnknownSiteError(StepError):
 
 
 class IllegalStepError(StepError):
-    """The step has wrong arity or parameters, or the schedule refused it."""
+    """The step has wrong arity or parameters, or the schedule refused it.
+
+    ``valid_values`` lists the values the refused decision edit may take instead, when the step
+    language knows them (e.g. the valid compute locations of a ``set_compute_location``), so a
+    proposer can use them without reading the message.
+    """
+
+    def __init__(self, message: str, *, valid_values: tuple[int, ...] = ()):
+        super().__init__(message)
+        self.valid_values = tuple(valid_values)
 
 
 class VerificationError(TvmLlmSchedError):

@@ -23,7 +23,7 @@ from tvm_llm_sched.bench import (
 )
 from tvm_llm_sched.bench.plots import curve_by_trials, curve_by_wall, plot_all
 from tvm_llm_sched.bench.store import BenchStore
-from tvm_llm_sched.bench.strategies import StrategySpec, parse_strategies
+from tvm_llm_sched.search.strategies import StrategySpec, parse_strategies
 
 
 def make_run(

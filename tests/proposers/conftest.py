@@ -16,7 +16,8 @@ from tvm_llm_sched.proposers import (
     Situation,
     create,
 )
-from tvm_llm_sched.proposers.chain import validator_for
+from tvm_llm_sched.search.chain import validator_for
+from tvm_llm_sched.steps import parse_step
 
 SECRET = "sk-proposer-FAKE-KEY-5f3a9c1e7b"
 
@@ -41,20 +42,21 @@ def gmm_situation() -> Situation:
         workload="GMM:0",
         ir=render(state.schedule),
         hardware=hardware_summary(),
-        menu=tuple(step.to_text() for step in legal_steps(state, limit=12)),
-        facts={"note": "facts are not needed by the LLM proposer"},
+        menu=tuple(legal_steps(state, limit=12)),
         state_latency_us=812.5,
         best_latency_us=640.25,
         recent=(
-            Outcome(steps=("parallel(l1)",), latency_us=640.25),
-            Outcome(steps=("vectorize(l3)",), latency_us=None, error="not a spatial loop"),
+            Outcome(steps=(parse_step("parallel(l1)"),), latency_us=640.25),
+            Outcome(
+                steps=(parse_step("vectorize(l3)"),), latency_us=None, error="not a spatial loop"
+            ),
         ),
         rejections=(Rejection(step="split(l9, [2, 2])", reason="unknown loop 'l9'"),),
     )
 
 
 def validate_on(state):
-    """A validator that applies the step to ``state`` and returns the StepError text."""
+    """A validator that applies the step to ``state`` and returns its rejection, if any."""
     return validator_for(state)
 
 

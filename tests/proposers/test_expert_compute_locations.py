@@ -9,8 +9,8 @@ import functools
 
 from tvm_llm_sched.hardware import host_target
 from tvm_llm_sched.proposers import ExpertPolicy
-from tvm_llm_sched.proposers.chain import follow
-from tvm_llm_sched.proposers.facts import decision_facts
+from tvm_llm_sched.search.chain import follow
+from tvm_llm_sched.search.facts import decision_facts
 
 
 @functools.cache
@@ -23,9 +23,7 @@ def _softmax():
 
 
 def _locations(state, mod):
-    return {
-        f["name"]: f for f in decision_facts(state.schedule, mod) if f["kind"] == "compute_location"
-    }
+    return {f.name: f for f in decision_facts(state.schedule, mod) if f.kind == "compute_location"}
 
 
 def _follow(state):
@@ -36,8 +34,8 @@ def _follow(state):
 def test_facts_mark_the_exp_block_expensive():
     mod, spaces = _softmax()
     facts = [f for state in spaces for f in _locations(state, mod).values()]
-    assert {f["block"] for f in facts if f["expensive"]} == {"T_softmax_exp"}
-    assert any(not f["expensive"] for f in facts)
+    assert {f.block for f in facts if f.expensive} == {"T_softmax_exp"}
+    assert any(not f.expensive for f in facts)
 
 
 def test_expert_keeps_locations_it_cannot_judge():
@@ -46,8 +44,8 @@ def test_expert_keeps_locations_it_cannot_judge():
         before = _locations(state, mod)
         after = _locations(_follow(state), mod)
         for name, fact in before.items():
-            if not (fact["expensive"] and fact["value"] == -2):
-                assert after[name]["value"] == fact["value"], (name, fact["block"])
+            if not (fact.expensive and fact.value == -2):
+                assert after[name].value == fact.value, (name, fact.block)
 
 
 def test_expert_moves_an_inlined_exp_out():
@@ -56,9 +54,9 @@ def test_expert_moves_an_inlined_exp_out():
         (state, name)
         for state in spaces
         for name, fact in _locations(state, mod).items()
-        if fact["expensive"] and fact["value"] == -2
+        if fact.expensive and fact.value == -2
     ]
     assert inlined, "no design space samples an inlined exp (seed 1 does in spaces 0-2)"
     for state, name in inlined:
         final = _follow(state)
-        assert _locations(final, mod)[name]["value"] != -2, final.steps
+        assert _locations(final, mod)[name].value != -2, final.steps

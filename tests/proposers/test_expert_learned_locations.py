@@ -13,8 +13,8 @@ import functools
 
 from tvm_llm_sched.hardware import host_target
 from tvm_llm_sched.proposers import ExpertPolicy, Rejection
-from tvm_llm_sched.proposers.chain import validator_for
-from tvm_llm_sched.proposers.facts import build_situation
+from tvm_llm_sched.search.chain import validator_for
+from tvm_llm_sched.search.situation import build_situation
 
 
 @functools.cache
@@ -35,14 +35,14 @@ def _situation_with_rejection(state, name: str):
 
 def _decisions(state):
     situation = build_situation(state, workload="SFM:0", target=host_target(), menu_limit=0)
-    return {d["name"]: d for d in situation.facts["decisions"]}
+    return {d.name: d for d in situation.facts.decisions}
 
 
 def _propose_after_rejection(kind: str, *, k: int):
     """The first softmax state with a decision of ``kind``, that decision's name, and the
     policy's proposal after a rejection that lists valid locations for that name."""
     state, name = next(
-        (s, n) for s in _softmax_spaces() for n, d in _decisions(s).items() if d["kind"] == kind
+        (s, n) for s in _softmax_spaces() for n, d in _decisions(s).items() if d.kind == kind
     )
     situation = _situation_with_rejection(state, name)
     return state, name, ExpertPolicy().propose(situation, k=k, validate=validator_for(state))
@@ -58,10 +58,10 @@ def test_learned_locations_are_used_for_a_compute_location_decision():
     state, name, proposal = _propose_after_rejection("compute_location", k=20)
     assert proposal.error is None
     located = [
-        int(s.step.rsplit(",", 1)[1].rstrip(")"))
+        int(s.step.to_text().rsplit(",", 1)[1].rstrip(")"))
         for s in proposal.steps
-        if s.step.startswith(f"set_compute_location({name},")
+        if s.step.to_text().startswith(f"set_compute_location({name},")
     ]
     # Only the learned locations (or the current value) are proposed for that decision.
-    current = _decisions(state)[name]["value"]
+    current = _decisions(state)[name].value
     assert set(located) <= {-2, -1, 0, current}

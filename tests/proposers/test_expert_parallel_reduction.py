@@ -16,7 +16,8 @@ import pytest
 from tvm_llm_sched.errors import IllegalStepError
 from tvm_llm_sched.hardware import host_target
 from tvm_llm_sched.proposers import ExpertPolicy
-from tvm_llm_sched.proposers.facts import build_situation, serial_reduction_facts
+from tvm_llm_sched.search.facts import serial_reduction_facts
+from tvm_llm_sched.search.situation import build_situation
 
 CORES = 2
 
@@ -30,25 +31,48 @@ def _spaces(spec: str):
     return State.design_spaces(mod, host_target(num_cores=CORES), rand_state=1)
 
 
+def _nrm_variants():
+    """NRM:1's three design spaces by AddRFactor variant: ``plain`` (no rfactor), ``inner``
+    (partial results in the innermost tile level) and ``outer`` (in the outer level). Their
+    order in the design space depends on the target, so they are told apart by the rfactor
+    level of their tile decision."""
+    from tvm_llm_sched.search.facts import decision_facts
+
+    variants = {}
+    for state in _spaces("NRM:1"):
+        levels = [
+            (f.rfactor_level, f.n)
+            for f in decision_facts(state.schedule, state.mod)
+            if getattr(f, "rfactor_level", None) is not None
+        ]
+        if not levels:
+            variants["plain"] = state
+        else:
+            ((level, n),) = levels
+            variants["inner" if level == n - 1 else "outer"] = state
+    assert set(variants) == {"plain", "inner", "outer"}, variants
+    return variants
+
+
 def test_facts_find_the_one_core_reduction_then_the_split_then_nothing():
-    plain, inner_rfactor, _ = _spaces("NRM:1")
-    for state in (plain, inner_rfactor):
+    variants = _nrm_variants()
+    for state in (variants["plain"], variants["inner"]):
         facts = serial_reduction_facts(state.schedule, CORES)
-        assert [f["action"] for f in facts] == ["split"]
+        assert [f.action for f in facts] == ["split"]
         fact = facts[0]
-        split = state.apply(f"split({fact['loop']}, [{CORES}, None])")
-        assert [
-            (f["action"], f["extent"]) for f in serial_reduction_facts(split.schedule, CORES)
-        ] == [("rfactor", CORES)]
-        done = split.apply(f"rfactor({fact['loop']}, 0)")
-        assert serial_reduction_facts(done.schedule, CORES) == []
+        split = state.apply(f"split({fact.loop}, [{CORES}, None])")
+        assert [(f.action, f.extent) for f in serial_reduction_facts(split.schedule, CORES)] == [
+            ("rfactor", CORES)
+        ]
+        done = split.apply(f"rfactor({fact.loop}, 0)")
+        assert serial_reduction_facts(done.schedule, CORES) == ()
 
 
 def test_a_second_rfactor_block_of_the_same_name_is_refused_and_not_proposed():
     """In AddRFactor's outer variant, C_rf already exists: an rfactor of C would make a second
     C_rf, which MetaSchedule's postprocessors cannot look up (the candidate was lost unmeasured)."""
-    outer_rfactor = _spaces("NRM:1")[2]
-    assert serial_reduction_facts(outer_rfactor.schedule, CORES) == []
+    outer_rfactor = _nrm_variants()["outer"]
+    assert serial_reduction_facts(outer_rfactor.schedule, CORES) == ()
     c_loop = outer_rfactor.names.blocks["C"].loops[-1]
     split = outer_rfactor.apply(f"split({c_loop}, [{CORES}, None])")
     with pytest.raises(IllegalStepError, match="second 'C_rf'"):
@@ -58,8 +82,8 @@ def test_a_second_rfactor_block_of_the_same_name_is_refused_and_not_proposed():
 @pytest.mark.parametrize("spec", ["GMM:1", "SFM:1", "C1D:1"])
 def test_reductions_with_parallel_work_outside_are_left_alone(spec):
     for state in _spaces(spec):
-        assert serial_reduction_facts(state.schedule, CORES) == []
-    assert all(serial_reduction_facts(s.schedule, 1) == [] for s in _spaces("NRM:1"))
+        assert serial_reduction_facts(state.schedule, CORES) == ()
+    assert all(serial_reduction_facts(s.schedule, 1) == () for s in _spaces("NRM:1"))
 
 
 def test_expert_splits_then_rfactors_and_the_postprocessors_parallelize():
@@ -67,12 +91,12 @@ def test_expert_splits_then_rfactors_and_the_postprocessors_parallelize():
     from tvm_llm_sched.workloads import load_workload
 
     target = host_target(num_cores=CORES)
-    state = _spaces("NRM:1")[1]  # AddRFactor's innermost variant
+    state = _nrm_variants()["inner"]  # AddRFactor's innermost variant
     policy = ExpertPolicy()
     for expected in ("split", "rfactor"):
         situation = build_situation(state, workload="NRM:1", target=target)
         step = policy.propose(situation, k=4).steps[0].step
-        assert step.startswith(expected + "("), step
+        assert step.to_text().startswith(expected + "("), step
         state = state.apply(step)
     sch = state.schedule.copy()
     ctx = design_space_context(load_workload("NRM:1").mod, target)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tvm import tirx
 
-from tvm_llm_sched.proposers.facts import _uses
+from tvm_llm_sched.search.facts import _uses
 
 
 def test_uses_sees_a_variable_inside_arithmetic():

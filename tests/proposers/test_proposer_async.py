@@ -7,6 +7,7 @@ import threading
 import time
 
 from tvm_llm_sched.proposers import Proposal, Proposer, RankedStep, Situation
+from tvm_llm_sched.steps import parse_step
 
 
 class SlowEcho(Proposer):
@@ -20,9 +21,9 @@ class SlowEcho(Proposer):
     def propose(self, situation, *, k=4, validate=None):
         self.threads.add(threading.get_ident())
         time.sleep(0.2)
-        step = RankedStep(step=f"set_choice(d0, {situation.workload})")
-        reason = validate(step.step) if validate else None
-        return Proposal(steps=() if reason else (step,))
+        step = RankedStep(step=parse_step(f"set_choice(d0, {situation.workload})"))
+        rejection = validate(step.step) if validate else None
+        return Proposal(steps=() if rejection else (step,))
 
 
 def _situation(i: int) -> Situation:
@@ -38,7 +39,9 @@ def test_apropose_overlaps_calls_and_keeps_order():
     start = time.perf_counter()
     proposals = asyncio.run(ask_all())
     elapsed = time.perf_counter() - start
-    assert [p.steps[0].step for p in proposals] == [f"set_choice(d0, {i})" for i in range(5)]
+    assert [p.steps[0].step.to_text() for p in proposals] == [
+        f"set_choice(d0, {i})" for i in range(5)
+    ]
     assert elapsed < 0.8  # five 0.2 s calls overlapped, not serialized (1.0 s)
     assert threading.get_ident() not in proposer.threads
 

@@ -12,7 +12,9 @@ import time
 import pytest
 
 from tvm_llm_sched.llm import Budget, ChatBackend, ChatReply
-from tvm_llm_sched.proposers import LLMProposer, LLMProposerConfig, Situation
+from tvm_llm_sched.proposers import LLMProposer, LLMProposerConfig, Rejection, Situation
+from tvm_llm_sched.proposers.facts import CpuFacts, Facts
+from tvm_llm_sched.steps import Step
 from tvm_llm_sched.testing import Fault, FaultServer, OpenAICompatServer, free_port
 
 
@@ -25,7 +27,7 @@ def _key_never_logged(caplog, secret):
 
 
 def _steps(proposal) -> list[str]:
-    return [s.step for s in proposal.steps]
+    return [s.step.to_text() for s in proposal.steps]
 
 
 def _last_user(request_body) -> str:
@@ -59,17 +61,29 @@ def test_connection_refused_gives_an_error_not_an_exception(make_proposer, situa
     assert proposal.steps == () and "ConnectError" in proposal.error
     retries = [r for r in caplog.records if "retrying in" in r.getMessage()]
     assert len(retries) == 2  # three attempts, then the fallback
-    fallback = [r for r in caplog.records if "falls back" in r.getMessage()]
-    assert [r.levelno for r in fallback] == [logging.WARNING]
+    # The failure travels as data: the proposer logs it at INFO; the search warns (below).
+    failed = [r for r in caplog.records if "could not propose" in r.getMessage()]
+    assert [(r.name, r.levelno) for r in failed] == [("tvm_llm_sched.proposers", logging.INFO)]
 
 
-def test_fallback_warns_once_then_logs_at_info(make_proposer, situation, caplog):
+def test_fallback_warns_once_then_logs_at_info(make_proposer, state, caplog):
+    """A failing endpoint warns once per run: the search (StepChains) owns the warning, the
+    proposer only returns the error."""
+    from tvm_llm_sched.search.chain import StepChains
+    from tvm_llm_sched.search.situation import SituationBuilder
+
     proposer = make_proposer(f"http://127.0.0.1:{free_port()}/v1")
+    chains = StepChains(proposer, SituationBuilder(workload="GMM:0", menu_limit=0))
     for _ in range(3):
-        assert proposer.propose(situation).error
-    fallback = [r for r in caplog.records if "falls back" in r.getMessage()]
+        proposal = chains.ask(state, k=2)
+        assert proposal.error and "ConnectError" in proposal.error and proposal.steps == ()
+    fallback = [r for r in caplog.records if "the search uses mutation" in r.getMessage()]
     assert [r.levelno for r in fallback] == [logging.WARNING, logging.INFO, logging.INFO]
-    assert all(r.name == "tvm_llm_sched.proposers" for r in fallback)
+    assert all(r.name == "tvm_llm_sched.search" for r in fallback)
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r for r in warnings if "retrying in" not in r.getMessage()] == fallback[:1]
+    proposer_logs = [r for r in caplog.records if r.name == "tvm_llm_sched.proposers"]
+    assert proposer_logs and all(r.levelno == logging.INFO for r in proposer_logs)
 
 
 def test_read_timeout(make_proposer, situation):
@@ -152,8 +166,8 @@ def test_wrong_factors_are_rejected_and_good_steps_kept(make_proposer, situation
 def test_at_most_k_steps_and_no_needless_validation(make_proposer, situation, answer):
     checked: list[str] = []
 
-    def validate(step: str) -> str | None:
-        checked.append(step)
+    def validate(step: Step) -> Rejection | None:
+        checked.append(step.to_text())
         return None
 
     reply = answer("parallel(l1)", "split(l2, [8, 16])", "unroll(l0)", "fuse(l1, l2)")
@@ -163,7 +177,7 @@ def test_at_most_k_steps_and_no_needless_validation(make_proposer, situation, an
 
 
 def test_a_raising_validator_rejects_instead_of_raising(make_proposer, situation, answer):
-    def validate(step: str) -> str | None:
+    def validate(step: Step) -> Rejection | None:
         raise RuntimeError("validator bug")
 
     with FaultServer([Fault.ok(answer("parallel(l1)"))]) as server:
@@ -243,7 +257,8 @@ def test_unbuildable_prompt_is_an_error(situation):
         def send(self, request):
             return ChatReply(text="")
 
-    bad = Situation(workload="x", ir="", hardware="", facts={"x": object()})
+    not_json = Facts(cpu=CpuFacts(lanes=object(), cores=1, simd_bits=128))
+    bad = Situation(workload="x", ir="", hardware="", facts=not_json)
     assert "cannot build the prompt" in LLMProposer(Echo()).propose(bad).error
     assert "cannot build the prompt" in LLMProposer(Echo()).propose(situation, k=0).error
 

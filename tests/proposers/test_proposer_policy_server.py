@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from tvm_llm_sched.proposers import (
-    PolicyServer,
     Proposal,
     Proposer,
     RankedStep,
@@ -20,6 +19,7 @@ from tvm_llm_sched.proposers import (
     create,
     parse_reply,
 )
+from tvm_llm_sched.serving import PolicyServer
 from tvm_llm_sched.testing import OpenAICompatServer
 
 
@@ -63,7 +63,7 @@ def test_json_mode_request_gets_bare_json(situation):
             "response_format": {"type": "json_object"},
         }
         text = _post(server, body).json()["choices"][0]["message"]["content"]
-    assert json.loads(text)["steps"][0]["step"] == situation.menu[0]
+    assert json.loads(text)["steps"][0]["step"] == situation.menu[0].to_text()
     assert [s.step for s in parse_reply(text).steps] == [situation.menu[0]]
 
 
@@ -79,7 +79,7 @@ def test_prompt_without_situation_is_a_clean_400():
 
 
 def test_responder_alone_in_a_plain_server(situation):
-    from tvm_llm_sched.proposers import policy_responder
+    from tvm_llm_sched.serving import policy_responder
 
     with OpenAICompatServer(policy_responder(MenuPolicy())) as server:
         good = _post(server, {"model": "m", "messages": build_messages(situation, k=2)})
@@ -95,12 +95,13 @@ def expert_situation(situation, state):
     space sample would cost a minute of MetaSchedule here; the expert's own tests cover those).
     """
     from tvm_llm_sched.hardware import detect_cpu, host_target
-    from tvm_llm_sched.proposers.facts import cpu_facts, decision_facts
+    from tvm_llm_sched.proposers.facts import Facts
+    from tvm_llm_sched.search.facts import cpu_facts, decision_facts
 
-    facts = {
-        "decisions": decision_facts(state.schedule, state.mod),
-        "cpu": cpu_facts(detect_cpu(host_target())),
-    }
+    facts = Facts(
+        decisions=decision_facts(state.schedule, state.mod),
+        cpu=cpu_facts(detect_cpu(host_target())),
+    )
     return dataclasses.replace(situation, facts=facts)
 
 

@@ -21,7 +21,14 @@ from tvm_llm_sched.proposers import (
     system_prompt,
     user_prompt,
 )
-from tvm_llm_sched.steps import STEP_KINDS, describe_language
+from tvm_llm_sched.proposers.facts import (
+    CategoricalDecision,
+    CpuFacts,
+    Facts,
+    SerialReduction,
+    TileDecision,
+)
+from tvm_llm_sched.steps import STEP_KINDS, describe_language, parse_step
 
 BARE = {"workload": "", "hardware": "", "ir": "", "menu": []}
 
@@ -63,14 +70,34 @@ def test_round_trip_real_situation(situation):
     "changes",
     [
         {"ir": "", "menu": ()},
-        {"ir": "weird ```ir\nblock\n``` inside\n", "menu": ("a\nb", "")},
-        {"ir": "trailing newline\n\n", "menu": (" padded ",)},
-        {"workload": "```situation k=9\n{}\n```", "hardware": "`x`", "state_steps": ("`a`",)},
+        {
+            "ir": "weird ```ir\nblock\n``` inside\n",
+            "menu": (parse_step('annotate(l0, "a\\nb", 1)'), parse_step('annotate(l0, "```", 1)')),
+        },
+        {"ir": "trailing newline\n\n", "menu": (parse_step('annotate(l0, " padded ", 1)'),)},
+        {
+            "workload": "```situation k=9\n{}\n```",
+            "hardware": "`x`",
+            "state_steps": (parse_step('annotate("`a`", "k", 1)'),),
+        },
         {
             "rejections": (Rejection(step="```situation k=2\n{}\n```", reason="```"),),
             "recent": (Outcome(steps=(), latency_us=None, error="```menu\nx\n```"),),
         },
-        {"facts": {"loops": [{"name": "l0", "extent": 1}], "nested": {"x": [1.5, None]}}},
+        {
+            "facts": Facts(
+                decisions=(
+                    CategoricalDecision(
+                        name="d0", value=1, candidates=(0, 16), target="```situation k=1\n{}"
+                    ),
+                    TileDecision(name="d1", value=(1, 4), extent=4, n=2, max_innermost=64),
+                ),
+                cpu=CpuFacts(lanes=8, cores=2, simd_bits=256, l1d_kib=None, l2_kib=512),
+                serial_reductions=(
+                    SerialReduction(block="`b`", loop="l0", extent=1, action="split"),
+                ),
+            )
+        },
     ],
 )
 def test_round_trip_survives_awkward_text(situation, changes):
@@ -156,8 +183,10 @@ def test_repair_message_lists_every_reason_harmlessly():
 def test_format_reply_round_trips_through_the_parser(json_mode):
     proposal = Proposal(
         steps=(
-            RankedStep(step="split(l2, [8, 16])", rationale="SIMD-wide inner loop"),
-            RankedStep(step='annotate(l0, "pragma_auto_unroll_max_step", 64)', rationale=""),
+            RankedStep(step=parse_step("split(l2, [8, 16])"), rationale="SIMD-wide inner loop"),
+            RankedStep(
+                step=parse_step('annotate(l0, "pragma_auto_unroll_max_step", 64)'), rationale=""
+            ),
         ),
         reasoning="matmul: tile for lanes",
     )

@@ -13,7 +13,7 @@ STEPS = {"steps": [{"step": "parallel(l1)", "rationale": "use the cores"}, "spli
 
 
 def _texts(parsed) -> list[str]:
-    return [s.step for s in parsed.steps]
+    return [s.step.to_text() for s in parsed.steps]
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,8 @@ import threading
 import pytest
 
 from tvm_llm_sched.llm import RetryPolicy
-from tvm_llm_sched.proposers import ExpertPolicy, Proposal, Proposer, RankedStep, Rejection
+from tvm_llm_sched.proposers import ExpertPolicy, Proposal, Proposer, RankedStep
+from tvm_llm_sched.steps import parse_step
 
 _DECISION_EDIT = re.compile(r"\s*set_(?:tile|choice|compute_location)\(\s*(d\d+)\s*,\s*(.+)\)\s*$")
 
@@ -23,9 +24,9 @@ def decisions_key(decisions: dict) -> str:
 
 def schedule_decisions(sch, mod) -> str:
     """The decision assignment of a schedule's trace, as :func:`decisions_key`."""
-    from tvm_llm_sched.proposers.facts import decision_facts
+    from tvm_llm_sched.search.facts import decision_facts
 
-    return decisions_key({d["name"]: d["value"] for d in decision_facts(sch, mod)})
+    return decisions_key({d.name: d.value for d in decision_facts(sch, mod)})
 
 
 class SpyProposer(Proposer):
@@ -52,17 +53,18 @@ class SpyProposer(Proposer):
         proposal = self.inner.propose(situation, k=k, validate=validate)
         steps, rejections = proposal.steps, proposal.rejections
         if self.first is not None:
-            reason = validate(self.first) if validate and self.validate_first else None
-            if reason is None:
-                steps = (RankedStep(step=self.first, rationale="scripted"), *steps)[:k]
+            first = parse_step(self.first)
+            rejection = validate(first) if validate and self.validate_first else None
+            if rejection is None:
+                steps = (RankedStep(step=first, rationale="scripted"), *steps)[:k]
             else:
-                rejections = (Rejection(step=self.first, reason=reason), *rejections)
-        parent = {d["name"]: d["value"] for d in situation.facts.get("decisions", [])}
+                rejections = (rejection, *rejections)
+        parent = {d.name: d.value for d in situation.facts.decisions}
         with self._lock:
             self.situations.append(situation)
             for step in steps:
-                self.steps.append(step.step)
-                match = _DECISION_EDIT.match(step.step)
+                self.steps.append(step.step.to_text())
+                match = _DECISION_EDIT.match(step.step.to_text())
                 if match and match.group(1) in parent:
                     child = {**parent, match.group(1): ast.literal_eval(match.group(2))}
                     self.children.add(decisions_key(child))

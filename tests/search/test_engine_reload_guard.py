@@ -17,7 +17,7 @@ from tvm.s_tir.meta_schedule.database import Workload
 from tvm_llm_sched.hardware import host_target
 from tvm_llm_sched.search import LLMMutatorProbability, SearchConfig
 from tvm_llm_sched.search.engine import Candidate, Frontier, SearchEngine
-from tvm_llm_sched.steps import State, design_space_context
+from tvm_llm_sched.steps import State, design_space_context, parse_step
 from tvm_llm_sched.tvm_compat import record_reloads
 from tvm_llm_sched.workloads import load_workload
 
@@ -45,16 +45,32 @@ def nrm(make_spy):
 _SPLIT = "split(l1, [2, None])"  # C's second loop, untouched on the plain design space
 
 
+def _has_rfactor(space) -> bool:
+    return any(inst.kind.name == "RFactor" for inst in space.trace.insts)
+
+
+def _plain(spaces):
+    """The design space without AddRFactor (the order of the spaces depends on the target)."""
+    [plain] = [space for space in spaces if not _has_rfactor(space)]
+    return plain
+
+
+def _rfactored(spaces):
+    """An AddRFactor design space."""
+    return next(space for space in spaces if _has_rfactor(space))
+
+
 def _split_candidate(mod, space) -> Candidate:
     """The split applied on top of ``space`` as is: after the space's root annotations."""
     state = State.from_schedule(space, mod).apply(_SPLIT)
-    return Candidate(pre=state.schedule, origin="proposer", steps=(_SPLIT,), state=state)
+    steps = (parse_step(_SPLIT),)
+    return Candidate(pre=state.schedule, origin="proposer", steps=steps, state=state)
 
 
 def test_a_proposed_split_after_the_root_annotations_is_measurable_and_reloads(nrm):
     mod, spaces, engine = nrm
-    proposed = engine.expand([Frontier(pre=spaces[0], latency_us=10.0)], width=1, budget=1)
-    split = [c for c in proposed if c.steps == (_SPLIT,)]
+    proposed = engine.expand([Frontier(pre=_plain(spaces), latency_us=10.0)], width=1, budget=1)
+    split = [c for c in proposed if c.steps == (parse_step(_SPLIT),)]
     assert split, [c.steps for c in proposed]
     ready = engine.finalize(split)
     assert len(ready) == 1 and record_reloads(ready[0].sch.trace, Workload(mod))
@@ -63,14 +79,16 @@ def test_a_proposed_split_after_the_root_annotations_is_measurable_and_reloads(n
 
 def test_a_record_tvm_cannot_reload_is_rejected_with_a_reason(nrm):
     mod, spaces, engine = nrm
-    bad = _split_candidate(mod, spaces[0])  # the plain design space
-    assert not record_reloads(bad.pre.trace, Workload(mod))  # the TVM behaviour this guards against
+    bad = _split_candidate(mod, _plain(spaces))
+    if record_reloads(bad.pre.trace, Workload(mod)):  # the TVM behaviour this guards against
+        mcpu = host_target().attrs.get("mcpu", "generic")
+        pytest.skip(f"the TVM 0.27 reload bug does not reproduce on this target ({mcpu})")
     assert engine.finalize([bad]) == []
     assert any("could not load" in r.reason for r in engine.history.rejections)
 
 
 def test_structural_steps_whose_records_reload_are_kept(nrm):
     mod, spaces, engine = nrm
-    good = _split_candidate(mod, spaces[1])  # AddRFactor's innermost variant: reloads fine
+    good = _split_candidate(mod, _rfactored(spaces))  # an AddRFactor variant: reloads fine
     ready = engine.finalize([good])
     assert len(ready) == 1 and record_reloads(ready[0].sch.trace, Workload(mod))

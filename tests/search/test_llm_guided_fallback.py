@@ -11,8 +11,8 @@ import logging
 
 import pytest
 
-from tvm_llm_sched.proposers import PolicyServer
 from tvm_llm_sched.search import LLMGuidedSearch, SearchConfig
+from tvm_llm_sched.serving import PolicyServer
 from tvm_llm_sched.testing import Fault, FaultServer, HandTuner, free_port
 from tvm_llm_sched.testing import strategy_conformance as kit
 

@@ -17,6 +17,7 @@ from tvm_llm_sched.hardware import host_target
 from tvm_llm_sched.proposers import Rejection
 from tvm_llm_sched.search.engine import History
 from tvm_llm_sched.search.ranking import CandidateRanker, answers_at_random
+from tvm_llm_sched.steps import parse_step
 from tvm_llm_sched.workloads import load_workload
 
 
@@ -93,13 +94,14 @@ def test_ranker_without_own_model_waits_for_the_task_model():
 
 def test_history_snapshot_is_independent_and_merges_its_new_rejections():
     live = History(size=4, rejections=3)
-    live.reject("a", "why a")
-    live.outcome(("s",), 10.0, None)
+    live.reject(Rejection(step="a", reason="why a"))
+    live.outcome((parse_step("parallel(l0)"),), 10.0, None)
     snap = live.snapshot()
-    live.outcome(("t",), 5.0, None)  # a measurement arriving while the snapshot is in use
+    # a measurement arriving while the snapshot is in use
+    live.outcome((parse_step("parallel(l1)"),), 5.0, None)
     assert snap.best_latency_us == 10.0 and len(snap.recent) == 1
-    snap.reject("b", "why b")
-    snap.reject("c", "why c")
+    snap.reject(Rejection(step="b", reason="why b"))
+    snap.reject(Rejection(step="c", reason="why c"))
     assert [r.step for r in live.rejections] == ["a"]
     live.merge_rejections(snap)
     assert [r.step for r in live.rejections] == ["a", "b", "c"]

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from tvm_llm_sched.cli import app
 from tvm_llm_sched.errors import VerificationError
 from tvm_llm_sched.hardware import host_target
-from tvm_llm_sched.tune import best_verified, make_strategy, tune_workload
+from tvm_llm_sched.search.strategies import make_strategy
+from tvm_llm_sched.tune import best_verified, tune_workload
 from tvm_llm_sched.verify import VerifyReport
 from tvm_llm_sched.workloads import load_workload
 
@@ -127,6 +128,14 @@ def test_cli_tune_bad_input_exits_2(args, message, tmp_path):
 
 
 def test_make_strategy():
-    assert make_strategy("evolutionary") == "evolutionary"
+    """One registry: our name, TVM's names and ``module:callable`` all give strategy objects."""
+    from tvm.s_tir.meta_schedule.search_strategy import EvolutionarySearch, SearchStrategy
+
+    from tvm_llm_sched.search import LLMGuidedSearch
+
+    assert isinstance(make_strategy("evolutionary"), EvolutionarySearch)
+    assert isinstance(make_strategy("llm", proposer="expert", seed=3), LLMGuidedSearch)
+    custom = make_strategy("tvm_llm_sched.search:LLMGuidedSearch")
+    assert isinstance(custom, LLMGuidedSearch) and isinstance(custom, SearchStrategy)
     with pytest.raises(ValueError, match="unknown strategy"):
         make_strategy("magic")

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from tvm_llm_sched.cli import app
 from tvm_llm_sched.llm import RecordingStore
 from tvm_llm_sched.measure import MeasurementStore
-from tvm_llm_sched.proposers import PolicyServer
+from tvm_llm_sched.serving import PolicyServer
 from tvm_llm_sched.testing import free_port
 from tvm_llm_sched.tune import RunManifest, tune_workload
 

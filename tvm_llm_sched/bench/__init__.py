@@ -1,9 +1,9 @@
 """Tuning-curve benchmarks: strategies side by side against NumPy and the hardware peak."""
 
+from ..measure.timing import EvaluatorSettings
 from .config import BenchConfig
 from .harness import BenchResults, load_results, run_matrix, write_outputs
 from .records import IterationRecord, References, RunRecord, TrialRecord
-from .references import EvaluatorSettings
 from .report import render_report, write_section
 from .summary import BudgetPoint, read_at_budget, summary_rows, write_csv
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from ..measure.timing import EvaluatorSettings
 from .builders import BUILDERS
-from .references import EvaluatorSettings
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

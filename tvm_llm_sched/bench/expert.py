@@ -12,13 +12,13 @@ import math
 from typing import Any
 
 from ..hardware import host_target, use_target_cores
-from ..proposers.chain import follow
+from ..measure.timing import time_module
 from ..proposers.expert import ExpertPolicy
+from ..search.chain import follow
 from ..search.engine import postprocessed
 from ..steps import State, design_space_context
 from ..verify import verify
 from ..workloads import load_workload
-from .references import time_module
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..hardware import detect_cpu, resolve_target, use_target_cores
+from ..search.strategies import StrategySpec, parse_strategies
+from ..tune.driver import default_callbacks, run_tune_tir
 from ..workloads import Workload, load_workload
 from .builders import make_builder
 from .config import BenchConfig
@@ -26,7 +28,6 @@ from .records import IterationRecord, References, RunRecord, write_json
 from .references import measure_references
 from .report import render_report, write_section
 from .store import BenchStore
-from .strategies import StrategySpec, parse_strategies
 from .summary import summary_rows, write_csv
 from .timing import Recorder, TimedBuilder, TimedCallbacks, TimedRunner, TimedSearchStrategy
 
@@ -83,10 +84,6 @@ def tune_one(
     """
     from tvm.s_tir import meta_schedule as ms
 
-    if quiet:
-        # ms.tune_tir sets its console handler to this logger's level on every call.
-        logging.getLogger("tvm.s_tir.meta_schedule").setLevel(logging.WARNING)
-
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     attempt = store.begin_attempt(
         key.run_id,
@@ -111,22 +108,19 @@ def tune_one(
     runner = ms.runner.LocalRunner(
         timeout_sec=config.runner_timeout_s, evaluator_config=config.evaluator.evaluator_config()
     )
-    work_dir = store.work_dir(key.run_id)
-    work_dir.mkdir(parents=True, exist_ok=True)
     recorder.start()
-    ms.tune_tir(
+    run_tune_tir(
         key.workload.mod,
         target,
-        str(work_dir),
-        max_trials_global=key.budget,
+        store.work_dir(key.run_id),
+        max_trials=key.budget,
         num_trials_per_iter=config.num_trials_per_iter,
         builder=TimedBuilder(builder, recorder),
         runner=TimedRunner(runner, recorder),
-        measure_callbacks=[
-            TimedCallbacks(ms.measure_callback.MeasureCallback.create("default"), recorder)
-        ],
+        measure_callbacks=[TimedCallbacks(default_callbacks(), recorder)],
         strategy=TimedSearchStrategy(key.strategy.factory()(), recorder),
         seed=key.seed,
+        quiet=quiet,
     )
     recorder.finish()
     run = RunRecord(

@@ -12,7 +12,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from .references import EvaluatorSettings, ModuleTimer
+from ..measure.latency import latency_us
+from ..measure.timing import EvaluatorSettings, ModuleTimer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,8 +55,7 @@ def best_program(work_dir: str | Path, workload_mod: Any) -> BestProgram:
     record = top[0]
     sch = tvm.s_tir.Schedule(workload_mod)
     record.trace.apply_to_schedule(sch, remove_postproc=False)
-    seconds = sum(float(s) for s in record.run_secs) / len(record.run_secs)
-    return BestProgram(mod=sch.mod, recorded_us=seconds * 1e6)
+    return BestProgram(mod=sch.mod, recorded_us=latency_us(record))
 
 
 def retime_interleaved(

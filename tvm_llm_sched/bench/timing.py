@@ -25,21 +25,23 @@ from tvm.s_tir.meta_schedule.measure_callback import PyMeasureCallback
 from tvm.s_tir.meta_schedule.runner import PyRunner, PyRunnerFuture
 from tvm.s_tir.meta_schedule.search_strategy import PySearchStrategy
 
+from ..measure.latency import latency_us
 from .records import IterationRecord, TrialRecord
 
 PHASES = ("search", "build", "run", "update")
 
 
 def _latency_and_error(builder_result: Any, runner_result: Any) -> tuple[float, str | None]:
-    """Mean of ``run_secs`` in seconds, or ``inf`` with the build/run error message."""
+    """Latency in microseconds (:func:`~tvm_llm_sched.measure.latency_us`), or ``inf`` with
+    the build/run error message."""
     if builder_result.error_msg:
         return math.inf, f"build: {builder_result.error_msg}"
     if runner_result.error_msg:
         return math.inf, f"run: {runner_result.error_msg}"
-    secs = [float(s) for s in (runner_result.run_secs or [])]
-    if not secs:
-        return math.inf, "run: no run_secs reported"
-    return sum(secs) / len(secs), None
+    latency = latency_us(runner_result)
+    if latency is None:
+        return math.inf, "run: no valid run_secs reported"
+    return latency, None
 
 
 class Recorder:
@@ -86,8 +88,8 @@ class Recorder:
             trials.append(
                 TrialRecord(
                     index=first + offset,
-                    latency_us=latency * 1e6,
-                    best_us=self._best * 1e6,
+                    latency_us=latency,
+                    best_us=self._best,
                     elapsed_s=now - self._t0,
                     iteration=len(self.iterations),
                     error=error,

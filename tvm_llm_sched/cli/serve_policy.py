@@ -17,7 +17,7 @@ def serve_policy(
 
     Set TVM_LLM_SCHED_BASE_URL to the printed URL to tune through it.
     """
-    from ..proposers.policy_server import PolicyServer
+    from ..serving import PolicyServer
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"warning: binding {host}: the policy server has no authentication", err=True)

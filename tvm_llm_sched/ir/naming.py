@@ -24,7 +24,20 @@ from typing import Any
 
 from ..errors import UnknownSiteError
 
-_SAMPLE_KINDS = ("SamplePerfectTile", "SampleCategorical", "SampleComputeLocation")
+SAMPLE_KINDS = ("SamplePerfectTile", "SampleCategorical", "SampleComputeLocation")
+"""The trace instructions that sample a decision, named ``d0, d1, ...`` in trace order."""
+
+
+def sampling_insts(trace: Any) -> list[Any]:
+    """The decision-sampling instructions of ``trace`` in order (``d0`` first)."""
+    return [inst for inst in trace.insts if inst.kind.name in SAMPLE_KINDS]
+
+
+def plain_decision(value: Any) -> Any:
+    """A trace decision (or a sampling attribute) as Python ints: a list for tilings."""
+    if hasattr(value, "__len__") and not isinstance(value, str):
+        return [plain_decision(v) for v in value]
+    return int(value.value) if hasattr(value, "value") else int(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,7 +141,7 @@ class NameTable:
         self.loop_order: list[str] = [n for n in self._loop_name_of.values() if n in self.loops]
         self.decisions: list[Any] = []
         if trace is not None:
-            self.decisions = [inst for inst in trace.insts if inst.kind.name in _SAMPLE_KINDS]
+            self.decisions = sampling_insts(trace)
 
     # -- lookups ------------------------------------------------------------------------------
     def loop_name(self, node: Any) -> str:

@@ -61,7 +61,7 @@ class ChatClient(ChatBackend):
 
     Examples
     --------
-    >>> from tvm_llm_sched.testing import OpenAICompatServer
+    >>> from tvm_llm_sched.serving import OpenAICompatServer
     >>> with OpenAICompatServer(lambda messages, request: "ok") as server:
     ...     cfg = EndpointConfig(base_url=server.base_url, model="m")
     ...     with ChatClient(cfg) as client:

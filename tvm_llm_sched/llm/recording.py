@@ -178,7 +178,7 @@ class RecordingChatClient(ChatBackend):
     --------
     >>> import tempfile
     >>> from tvm_llm_sched.llm import ChatClient, EndpointConfig
-    >>> from tvm_llm_sched.testing import OpenAICompatServer
+    >>> from tvm_llm_sched.serving import OpenAICompatServer
     >>> store = RecordingStore(tempfile.mkdtemp())
     >>> with OpenAICompatServer(lambda messages, request: "ok") as server:
     ...     inner = ChatClient(EndpointConfig(base_url=server.base_url, model="m"))

@@ -1,4 +1,7 @@
-"""Measurement record and replay: the runner's side of replaying a whole tuning run.
+"""Measurements: the one latency rule, timing a program, and record/replay of a tuning run.
+
+:func:`latency_us` turns MetaSchedule's ``run_secs`` into a latency (the only place that does);
+:func:`time_unscheduled` times a workload as written.
 
 :func:`recording_measurer` wraps MetaSchedule's builder and runner and writes every result to a
 :class:`MeasurementStore`; :func:`replaying_measurer` answers from it instead of compiling and
@@ -6,6 +9,7 @@ timing, so a run whose proposer replies are replayed too (``create("replay", ...
 path again.
 """
 
+from .latency import FAILED_RUN_SECS, latency_us
 from .recording import (
     RecordingMeasurer,
     ReplayMeasurer,
@@ -13,13 +17,20 @@ from .recording import (
     replaying_measurer,
 )
 from .store import Measurement, MeasurementStore, module_key
+from .timing import EvaluatorSettings, ModuleTimer, time_module, time_unscheduled
 
 __all__ = [
+    "FAILED_RUN_SECS",
+    "EvaluatorSettings",
+    "ModuleTimer",
     "Measurement",
     "MeasurementStore",
     "RecordingMeasurer",
     "ReplayMeasurer",
     "module_key",
     "recording_measurer",
+    "latency_us",
     "replaying_measurer",
+    "time_module",
+    "time_unscheduled",
 ]

@@ -9,7 +9,6 @@ from .base import Outcome, Proposal, Proposer, RankedStep, Rejection, Situation,
 from .expert import ExpertConfig, ExpertPolicy
 from .factory import PROPOSER_KINDS, create, default_proposer
 from .llm import LLMProposer, LLMProposerConfig
-from .policy_server import PolicyServer, policy_responder
 from .prompts import (
     PromptRequest,
     build_messages,
@@ -31,7 +30,6 @@ __all__ = [
     "LLMProposerConfig",
     "Outcome",
     "ParsedReply",
-    "PolicyServer",
     "PromptRequest",
     "Proposal",
     "Proposer",
@@ -45,7 +43,6 @@ __all__ = [
     "format_reply",
     "parse_prompt",
     "parse_reply",
-    "policy_responder",
     "repair_message",
     "situation_from_messages",
     "system_prompt",

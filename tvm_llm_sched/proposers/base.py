@@ -12,8 +12,10 @@ Proposers never raise out of :meth:`Proposer.propose`: a bad model reply gives a
 proposal whose ``rejections`` say what went wrong, and a failure that leaves nothing to propose
 (endpoint down after retries, budget used up) sets :attr:`Proposal.error`, so the search falls back.
 
-Legality is checked by the caller's ``validate`` callback (the search owns the live schedule
-state): it takes a step's text and returns ``None`` if the step applies, else the reason.
+Steps travel as :class:`~tvm_llm_sched.steps.Step` objects (their text form only in JSON and
+prompts). Legality is checked by the caller's ``validate`` callback (the search owns the live
+schedule state): it takes a step and returns ``None`` if the step applies, else a
+:class:`Rejection` whose structured fields (e.g. the valid compute locations) a proposer can use.
 
 Writing a proposer::
 
@@ -21,7 +23,7 @@ Writing a proposer::
         name = "mine"
 
         def propose(self, situation, *, k=4, validate=None):
-            steps = [RankedStep(step=text, rationale="...") for text in situation.menu[:k]]
+            steps = [RankedStep(step=step, rationale="...") for step in situation.menu[:k]]
             return Proposal(steps=tuple(steps))
 """
 
@@ -35,8 +37,23 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-Validator = Callable[[str], "str | None"]
-"""Checks one step (text form) against the live state: ``None`` if legal, else the reason."""
+from ..errors import StepError
+from ..steps.parser import parse_step
+from ..steps.step import Step
+from .facts import Facts
+
+Validator = Callable[["Step"], "Rejection | None"]
+"""Checks one step against the live state: ``None`` if it applies, else a :class:`Rejection`."""
+
+
+def _step_texts(steps: Sequence[Step]) -> list[str]:
+    return [step.to_text() for step in steps]
+
+
+def _parsed(texts: Any, what: str) -> tuple[Step, ...]:
+    if not isinstance(texts, (list, tuple)):
+        raise ValueError(f"{what} must be a list of steps")
+    return tuple(parse_step(text) for text in texts)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -45,25 +62,76 @@ class Outcome:
 
     Attributes
     ----------
-    steps : tuple[str, ...]
-        The steps (text form) that led from the situation's state to the measured state.
+    steps : tuple[Step, ...]
+        The steps that led from the situation's state to the measured state.
     latency_us : float | None
         Measured mean latency in microseconds; ``None`` if building or running failed.
     error : str | None
         The build or run error message, if it failed.
     """
 
-    steps: tuple[str, ...]
+    steps: tuple[Step, ...]
     latency_us: float | None
     error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (steps in text form)."""
+        return {
+            "steps": _step_texts(self.steps),
+            "latency_us": self.latency_us,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Outcome:
+        """Inverse of :meth:`to_json`."""
+        return cls(
+            steps=_parsed(data["steps"], "outcome steps"),
+            latency_us=data.get("latency_us"),
+            error=data.get("error"),
+        )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Rejection:
-    """A proposed step that was not applied, with the reason a model can read."""
+    """A proposed step (or whole reply) that was not applied, with the reason a model can read.
+
+    Attributes
+    ----------
+    step : str
+        What was proposed, as text (it may not even parse), or ``"<reply>"`` for a whole reply.
+    reason : str
+        Why it was refused.
+    decision : str | None
+        The decision a refused decision edit named (``"d5"``), if any.
+    valid_values : tuple[int, ...]
+        Values that decision may take instead, when the step language knows them (the valid
+        compute locations of a ``set_compute_location``); empty otherwise.
+    """
 
     step: str
     reason: str
+    decision: str | None = None
+    valid_values: tuple[int, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form; the structured fields only when set."""
+        out: dict[str, Any] = {"step": self.step, "reason": self.reason}
+        if self.decision is not None:
+            out["decision"] = self.decision
+        if self.valid_values:
+            out["valid_values"] = list(self.valid_values)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Rejection:
+        """Inverse of :meth:`to_json`."""
+        return cls(
+            step=data["step"],
+            reason=data["reason"],
+            decision=data.get("decision"),
+            valid_values=tuple(data.get("valid_values", ())),
+        )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -78,13 +146,13 @@ class Situation:
         The current state in step-level IR (``tvm_llm_sched.ir.render``).
     hardware : str
         One-line hardware summary.
-    menu : tuple[str, ...]
-        Legal steps with suggested parameters (text form), bounded in size.
-    facts : dict
-        Structured facts (JSON-compatible) the embedded policy reads: loops, blocks, decisions,
-        cpu numbers. See :func:`tvm_llm_sched.proposers.facts.build_situation`.
-    state_steps : tuple[str, ...]
-        Steps applied to reach this state from its design-space sample (text form).
+    menu : tuple[Step, ...]
+        Legal steps with suggested parameters, bounded in size.
+    facts : Facts
+        Typed facts the embedded policy reads: sampled decisions, serial reductions, CPU numbers
+        (:mod:`tvm_llm_sched.proposers.facts`).
+    state_steps : tuple[Step, ...]
+        Steps applied to reach this state from its design-space sample.
     state_latency_us : float | None
         Measured latency of this state, if it was measured.
     best_latency_us : float | None
@@ -98,17 +166,28 @@ class Situation:
     workload: str
     ir: str
     hardware: str
-    menu: tuple[str, ...] = ()
-    facts: dict[str, Any] = dataclasses.field(default_factory=dict)
-    state_steps: tuple[str, ...] = ()
+    menu: tuple[Step, ...] = ()
+    facts: Facts = dataclasses.field(default_factory=Facts)
+    state_steps: tuple[Step, ...] = ()
     state_latency_us: float | None = None
     best_latency_us: float | None = None
     recent: tuple[Outcome, ...] = ()
     rejections: tuple[Rejection, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-compatible dict (inverse of :meth:`from_json`)."""
-        return dataclasses.asdict(self)
+        """A JSON-compatible dict (inverse of :meth:`from_json`); steps in text form."""
+        return {
+            "workload": self.workload,
+            "ir": self.ir,
+            "hardware": self.hardware,
+            "menu": _step_texts(self.menu),
+            "facts": self.facts.to_json(),
+            "state_steps": _step_texts(self.state_steps),
+            "state_latency_us": self.state_latency_us,
+            "best_latency_us": self.best_latency_us,
+            "recent": [outcome.to_json() for outcome in self.recent],
+            "rejections": [rejection.to_json() for rejection in self.rejections],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Situation:
@@ -117,7 +196,7 @@ class Situation:
         Raises
         ------
         ValueError
-            If ``data`` is not a situation.
+            If ``data`` is not a situation (including a step that does not parse).
         """
         if not isinstance(data, dict):
             raise ValueError("a situation must be a JSON object")
@@ -125,14 +204,21 @@ class Situation:
         unknown = set(data) - fields
         if unknown or not {"workload", "ir", "hardware"} <= set(data):
             raise ValueError(f"not a situation: unknown {sorted(unknown)} or missing required keys")
-        values = dict(data)
-        values["menu"] = tuple(values.get("menu", ()))
-        values["state_steps"] = tuple(values.get("state_steps", ()))
-        values["recent"] = tuple(
-            Outcome(**{**o, "steps": tuple(o["steps"])}) for o in values.get("recent", ())
-        )
-        values["rejections"] = tuple(Rejection(**r) for r in values.get("rejections", ()))
-        return cls(**values)
+        try:
+            return cls(
+                workload=data["workload"],
+                ir=data["ir"],
+                hardware=data["hardware"],
+                menu=_parsed(data.get("menu", ()), "menu"),
+                facts=Facts.from_json(data.get("facts", {})),
+                state_steps=_parsed(data.get("state_steps", ()), "state_steps"),
+                state_latency_us=data.get("state_latency_us"),
+                best_latency_us=data.get("best_latency_us"),
+                recent=tuple(Outcome.from_json(o) for o in data.get("recent", ())),
+                rejections=tuple(Rejection.from_json(r) for r in data.get("rejections", ())),
+            )
+        except StepError as exc:
+            raise ValueError(f"not a situation: {exc}") from None
 
     def dumps(self) -> str:
         """Compact, deterministic JSON text."""
@@ -141,9 +227,9 @@ class Situation:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class RankedStep:
-    """One proposed atomic step (text form, e.g. ``set_tile(d1, [4, 4, 1, 32])``) and why."""
+    """One proposed atomic step (e.g. ``set_tile(d1, [4, 4, 1, 32])``) and why."""
 
-    step: str
+    step: Step
     rationale: str = ""
     score: float | None = None
 

@@ -29,12 +29,20 @@ import dataclasses
 import itertools
 import math
 import random
-import re
 import zlib
 from collections.abc import Iterable
 from typing import Any
 
+from ..steps.factors import divisors
+from ..steps.step import Step
 from .base import Proposal, Proposer, RankedStep, Rejection, Situation, Validator
+from .facts import (
+    CategoricalDecision,
+    ComputeLocationDecision,
+    CpuFacts,
+    Decision,
+    TileDecision,
+)
 
 _DEFINITIONS = {
     "set_tile": "loop_tiling: re-split one loop into the sampled tile levels (outer to inner).",
@@ -72,30 +80,31 @@ def _factorizations(extent: int, n: int, max_innermost: int) -> list[tuple[int, 
     if n == 1:
         return [(extent,)] if extent <= max_innermost or n > 1 else []
     out = []
-    for first in _divisors(extent):
+    for first in divisors(extent):
         for rest in _factorizations(extent // first, n - 1, max_innermost):
             out.append((first,) + rest)
     return out
 
 
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+def _value(fact: Decision) -> Any:
+    """A decision's value as the scorer compares it: a list for tilings (as the options are)."""
+    return list(fact.value) if isinstance(fact, TileDecision) else fact.value
 
 
 class _Scorer:
     """The analytical prior over a full assignment of decision values."""
 
-    def __init__(self, decisions: list[dict[str, Any]], cpu: dict[str, Any]):
-        self.decisions = {d["name"]: d for d in decisions}
-        self.lanes = int(cpu.get("lanes") or 8)
-        self.cores = int(cpu.get("cores") or 1)
-        self.l1_floats = int(cpu.get("l1d_kib") or 32) * 1024 // 4
+    def __init__(self, decisions: list[Decision], cpu: CpuFacts | None):
+        self.decisions = {d.name: d for d in decisions}
+        self.lanes = int((cpu.lanes if cpu else 0) or 8)
+        self.cores = int((cpu.cores if cpu else 0) or 1)
+        self.l1_floats = int((cpu.l1d_kib if cpu else 0) or 32) * 1024 // 4
 
-    def tile_options(self, fact: dict[str, Any]) -> list[tuple[int, ...]]:
+    def tile_options(self, fact: TileDecision) -> list[tuple[int, ...]]:
         """Plausible tilings of one tile decision (the rule-based filter)."""
-        extent, n, inner_max = fact["extent"], fact["n"], fact["max_innermost"]
-        options = _factorizations(extent, n, inner_max)
-        level = fact.get("rfactor_level")
+        options = _factorizations(fact.extent, fact.n, fact.max_innermost)
+        n = fact.n
+        level = fact.rfactor_level
         if level is not None:
             # The rfactored level holds the partial results: a vector of them when innermost,
             # a parallel loop over them when outer.
@@ -107,9 +116,9 @@ class _Scorer:
                     o for o in options if o[level] % self.cores == 0 and o[level] <= 16 * self.cores
                 ]
             return keep or options
-        if fact.get("reduction"):
+        if fact.reduction:
             keep = [o for o in options if o[-1] <= 16]
-        elif fact.get("output_innermost"):
+        elif fact.output_innermost:
             keep = [o for o in options if o[-1] % self.lanes == 0] or [
                 o for o in options if o[-1] == max(p[-1] for p in options)
             ]
@@ -120,24 +129,24 @@ class _Scorer:
     def score(self, values: dict[str, Any]) -> float:
         """Prior in (0, 1]: product of vectorization, parallelism, cache and granularity terms."""
         score = 1.0
-        blocks: dict[str, list[tuple[dict[str, Any], tuple[int, ...]]]] = {}
+        blocks: dict[str, list[tuple[TileDecision, tuple[int, ...]]]] = {}
         for name, value in values.items():
             fact = self.decisions[name]
-            if fact["kind"] == "tile" and fact.get("rfactor_level") is not None:
+            if isinstance(fact, TileDecision) and fact.rfactor_level is not None:
                 score *= self._rfactor_score(fact, tuple(value))
-            elif fact["kind"] == "tile":
-                blocks.setdefault(fact.get("block", ""), []).append((fact, tuple(value)))
-            elif fact["kind"] == "categorical" and "unroll" in fact.get("target", ""):
-                score *= _UNROLL_PRIOR.get(fact["candidates"][value], 0.8)
+            elif isinstance(fact, TileDecision):
+                blocks.setdefault(fact.block or "", []).append((fact, tuple(value)))
+            elif isinstance(fact, CategoricalDecision) and "unroll" in fact.target:
+                score *= _UNROLL_PRIOR.get(fact.candidates[value], 0.8)
         for tiles in blocks.values():
             score *= self._block_score(tiles)
         return score
 
-    def _rfactor_score(self, fact: dict[str, Any], value: tuple[int, ...]) -> float:
+    def _rfactor_score(self, fact: TileDecision, value: tuple[int, ...]) -> float:
         """An rfactored reduction: its partial results should fill whole vectors, enough of them
         to hide the adder latency (innermost level), or every core (outer level), and each partial
         still reduces a long run."""
-        level = fact["rfactor_level"]
+        level = fact.rfactor_level
         partials = value[level]
         if level == len(value) - 1:
             vectors = math.ceil(partials / self.lanes)
@@ -148,18 +157,18 @@ class _Scorer:
             fill = min(1.0, partials / self.cores)
             fill *= 0.5 + 0.5 * partials / (math.ceil(partials / self.cores) * self.cores)
             size = 1.0 if partials <= 16 * self.cores else 0.9
-        run = fact["extent"] // max(1, partials)
+        run = fact.extent // max(1, partials)
         return fill * size * min(1.0, run / (4 * self.lanes)) ** 0.5
 
-    def _block_score(self, tiles: list[tuple[dict[str, Any], tuple[int, ...]]]) -> float:
-        spatial = [(f, v) for f, v in tiles if not f.get("reduction")]
-        reduction = [(f, v) for f, v in tiles if f.get("reduction")]
+    def _block_score(self, tiles: list[tuple[TileDecision, tuple[int, ...]]]) -> float:
+        spatial = [(f, v) for f, v in tiles if not f.reduction]
+        reduction = [(f, v) for f, v in tiles if f.reduction]
         score = 1.0
         for fact, value in spatial:
             inner = value[-1]
-            if fact.get("output_innermost"):
+            if fact.output_innermost:
                 full = math.ceil(inner / self.lanes) * self.lanes
-                score *= inner / full if fact["extent"] >= self.lanes else 1.0
+                score *= inner / full if fact.extent >= self.lanes else 1.0
                 score *= 1.0 if inner <= 4 * self.lanes else 0.9
             elif len(value) > 1:
                 score *= {1: 1.0, 2: 0.85}.get(inner, 0.6)
@@ -209,31 +218,29 @@ class ExpertPolicy(Proposer):
         self, situation: Situation, *, k: int = 4, validate: Validator | None = None
     ) -> Proposal:
         """Ranked decision edits for ``situation`` (menu-ranked steps when it has no decisions)."""
-        decisions = [d for d in situation.facts.get("decisions", []) if "value" in d]
+        decisions = list(situation.facts.decisions)
         if decisions:
             ranked = self._decision_steps(situation, decisions)
         else:
             ranked = self._menu_steps(situation)
         ranked = self._parallel_reduction_steps(situation) + ranked
         refused = {rejection.step for rejection in situation.rejections}
-        return self._validated([r for r in ranked if r.step not in refused], k, validate)
+        return self._validated([r for r in ranked if r.step.to_text() not in refused], k, validate)
 
     # -- targets and moves -----------------------------------------------------------------------
     def _rng(self, situation: Situation) -> random.Random:
         return random.Random(zlib.crc32(situation.ir.encode()) ^ self.config.seed)
 
-    def _decision_steps(
-        self, situation: Situation, decisions: list[dict[str, Any]]
-    ) -> list[RankedStep]:
-        scorer = _Scorer(decisions, situation.facts.get("cpu", {}))
-        current = {d["name"]: d["value"] for d in decisions}
+    def _decision_steps(self, situation: Situation, decisions: list[Decision]) -> list[RankedStep]:
+        scorer = _Scorer(decisions, situation.facts.cpu)
+        current = {d.name: _value(d) for d in decisions}
         edited = _edited_decisions(situation.state_steps)
         options = self._options(scorer, decisions, situation.menu, edited)
         for name, valid in _valid_locations(situation.rejections).items():
             # Rejections come from every state of the task, and decision names are numbered per
             # design space: only a compute-location decision here can use a learned location list.
-            fact = scorer.decisions.get(name, {})
-            if fact.get("kind") == "compute_location" and name not in edited:
+            fact = scorer.decisions.get(name)
+            if isinstance(fact, ComputeLocationDecision) and name not in edited:
                 options[name] = sorted(set(valid) | {current[name]})
         if situation.state_latency_us is not None:
             steps = self._local_moves(scorer, decisions, current, options)
@@ -245,26 +252,25 @@ class ExpertPolicy(Proposer):
     def _options(
         self,
         scorer: _Scorer,
-        decisions: list[dict[str, Any]],
-        menu: Iterable[str],
+        decisions: list[Decision],
+        menu: Iterable[Step],
         edited: set[str],
     ) -> dict[str, list[Any]]:
         """Values each decision may take in a target (edited decisions stay as they are)."""
         locations: dict[str, list[int]] = {}
-        for text in menu:
-            match = re.fullmatch(r"set_compute_location\((d\d+),\s*(-?\d+)\)", text.strip())
-            if match:
-                locations.setdefault(match.group(1), []).append(int(match.group(2)))
+        for step in menu:
+            if step.kind == "set_compute_location" and isinstance(step["location"], int):
+                locations.setdefault(step["decision"], []).append(step["location"])
         options: dict[str, list[Any]] = {}
         for fact in decisions:
-            name = fact["name"]
+            name = fact.name
             if name in edited:
-                options[name] = [fact["value"]]
-            elif fact["kind"] == "tile":
+                options[name] = [_value(fact)]
+            elif isinstance(fact, TileDecision):
                 options[name] = [list(o) for o in scorer.tile_options(fact)]
-            elif fact["kind"] == "categorical":
-                options[name] = list(range(len(fact["candidates"])))
-            elif fact.get("expensive") and fact["value"] == -2:
+            elif isinstance(fact, CategoricalDecision):
+                options[name] = list(range(len(fact.candidates)))
+            elif fact.expensive and fact.value == -2:
                 # An inlined exp/log/... is recomputed by every consumer: move it out. Without a
                 # menu: root and the outer loops; illegal ones are rejected by the caller's
                 # validator and the next step is taken.
@@ -272,19 +278,19 @@ class ExpertPolicy(Proposer):
             else:
                 # The prior cannot judge other locations: keep the sampled one (the search samples
                 # others and measures them) instead of moving it at random.
-                options[name] = [fact["value"]]
+                options[name] = [fact.value]
         return options
 
     def _target_steps(
         self,
         situation: Situation,
         scorer: _Scorer,
-        decisions: list[dict[str, Any]],
+        decisions: list[Decision],
         current: dict[str, Any],
         options: dict[str, list[Any]],
     ) -> list[RankedStep]:
         rng = self._rng(situation)
-        names = [d["name"] for d in decisions]
+        names = [d.name for d in decisions]
         seen: dict[str, tuple[float, dict[str, Any]]] = {}
         for _ in range(self.config.samples):
             values = {name: rng.choice(options[name]) for name in names}
@@ -311,20 +317,21 @@ class ExpertPolicy(Proposer):
         split its loop into one part per core, then rfactor over the parts (two steps, one per
         proposal; the postprocessor parallelizes the parts). On NRM:1 with 2 cores this takes the
         rfactored sum of squares from 6.5 us to 4.2 us."""
-        cores = int(situation.facts.get("cpu", {}).get("cores") or 1)
+        cpu = situation.facts.cpu
+        cores = int((cpu.cores if cpu else 0) or 1)
         steps = []
-        for fact in situation.facts.get("serial_reductions", []):
-            if fact["action"] == "split":
-                text = f"split({fact['loop']}, [{cores}, None])"
-                what = f"splits its reduction loop {fact['loop']} (extent {fact['extent']}) into "
+        for fact in situation.facts.serial_reductions:
+            if fact.action == "split":
+                step = Step.of("split", loop=fact.loop, factors=[cores, None])
+                what = f"splits its reduction loop {fact.loop} (extent {fact.extent}) into "
                 what += f"{cores} parts, one per core, for an rfactor over them"
             else:
-                text = f"rfactor({fact['loop']}, 0)"
-                what = f"computes one partial result per part of {fact['loop']}, in parallel"
+                step = Step.of("rfactor", loop=fact.loop, factor_axis=0)
+                what = f"computes one partial result per part of {fact.loop}, in parallel"
             steps.append(
                 RankedStep(
-                    step=text,
-                    rationale=f"Block {fact['block']} runs its whole reduction on one core; "
+                    step=step,
+                    rationale=f"Block {fact.block} runs its whole reduction on one core; "
                     f"this {what}.",
                     score=1.0,
                 )
@@ -334,16 +341,16 @@ class ExpertPolicy(Proposer):
     def _local_moves(
         self,
         scorer: _Scorer,
-        decisions: list[dict[str, Any]],
+        decisions: list[Decision],
         current: dict[str, Any],
         options: dict[str, list[Any]],
     ) -> list[RankedStep]:
         """Neighbours of a measured state: one prime factor moved between adjacent tile levels."""
         moves: list[tuple[float, str, Any]] = []
         for fact in decisions:
-            name, value = fact["name"], fact["value"]
+            name, value = fact.name, _value(fact)
             allowed = options[name]
-            if fact["kind"] == "tile":
+            if isinstance(fact, TileDecision):
                 for i, j in itertools.permutations(range(len(value)), 2):
                     if abs(i - j) != 1:
                         continue
@@ -365,85 +372,75 @@ class ExpertPolicy(Proposer):
         ]
 
     def _step(
-        self, fact: dict[str, Any], value: Any, gain: float, target_score: float, rank: int
+        self, fact: Decision, value: Any, gain: float, target_score: float, rank: int
     ) -> RankedStep:
-        if fact["kind"] == "tile":
-            text = f"set_tile({fact['name']}, [{', '.join(str(v) for v in value)}])"
+        if isinstance(fact, TileDecision):
+            step = Step.of("set_tile", decision=fact.name, factors=list(value))
             role = (
                 "reduction"
-                if fact.get("reduction")
+                if fact.reduction
                 else "contiguous output"
-                if fact.get("output_innermost")
+                if fact.output_innermost
                 else "spatial"
             )
-            where = f"the {role} axis {fact.get('iter', '?')} of block {fact.get('block', '?')}"
-            detail = f"tiles {where} (extent {fact['extent']}) as {list(value)}"
+            where = f"the {role} axis {fact.iter or '?'} of block {fact.block or '?'}"
+            detail = f"tiles {where} (extent {fact.extent}) as {list(value)}"
             definition = _DEFINITIONS["set_tile"]
-        elif fact["kind"] == "categorical":
-            text = f"set_choice({fact['name']}, {value})"
-            detail = f"sets {fact.get('target', 'the choice')} to {fact['candidates'][value]}"
+        elif isinstance(fact, CategoricalDecision):
+            step = Step.of("set_choice", decision=fact.name, index=value)
+            detail = f"sets {fact.target or 'the choice'} to {fact.candidates[value]}"
             definition = _DEFINITIONS["set_choice"]
         else:
-            text = f"set_compute_location({fact['name']}, {value})"
-            detail = f"computes block {fact.get('block', '?')} at location {value}"
+            step = Step.of("set_compute_location", decision=fact.name, location=value)
+            detail = f"computes block {fact.block or '?'} at location {value}"
             definition = _DEFINITIONS["set_compute_location"]
         rationale = (
-            f"{definition} Under the given IR, {fact['name']} {detail}; target #{rank + 1} "
+            f"{definition} Under the given IR, {fact.name} {detail}; target #{rank + 1} "
             f"scores {target_score:.3f} on the CPU prior (gain {gain:+.3f})."
         )
-        return RankedStep(step=text, rationale=rationale, score=round(target_score, 6))
+        return RankedStep(step=step, rationale=rationale, score=round(target_score, 6))
 
     def _menu_steps(self, situation: Situation) -> list[RankedStep]:
         """States without sampled decisions: rank the legal menu by a fixed CPU priority."""
         priority = ("parallel", "vectorize", "split", "compute_inline", "unroll", "annotate")
 
-        def rank(text: str) -> int:
-            kind = text.split("(", 1)[0]
-            return priority.index(kind) if kind in priority else len(priority)
+        def rank(step: Step) -> int:
+            return priority.index(step.kind) if step.kind in priority else len(priority)
 
         return [
-            RankedStep(step=text, rationale=f"{text.split('(', 1)[0]}: CPU default priority.")
-            for text in sorted(situation.menu, key=rank)
+            RankedStep(step=step, rationale=f"{step.kind}: CPU default priority.")
+            for step in sorted(situation.menu, key=rank)
         ]
 
     @staticmethod
     def _validated(ranked: list[RankedStep], k: int, validate: Validator | None) -> Proposal:
         steps: list[RankedStep] = []
         rejections: list[Rejection] = []
-        seen: set[str] = set()
+        seen: set[Step] = set()
         for item in ranked:
             if len(steps) >= k:
                 break
             if item.step in seen:
                 continue
             seen.add(item.step)
-            reason = validate(item.step) if validate is not None else None
-            if reason is None:
+            rejection = validate(item.step) if validate is not None else None
+            if rejection is None:
                 steps.append(item)
             else:
-                rejections.append(Rejection(step=item.step, reason=reason))
+                rejections.append(rejection)
         reasoning = "\n".join(step.rationale for step in steps)
         return Proposal(steps=tuple(steps), rejections=tuple(rejections), reasoning=reasoning)
 
 
-def _edited_decisions(state_steps: Iterable[str]) -> set[str]:
+def _edited_decisions(state_steps: Iterable[Step]) -> set[str]:
     """Decisions named by decision edits already applied to the state."""
-    edited = set()
-    for text in state_steps:
-        match = re.match(r"\s*set_(?:tile|choice|compute_location)\(\s*(d\d+)", text)
-        if match:
-            edited.add(match.group(1))
-    return edited
+    return {step["decision"] for step in state_steps if step.is_decision_edit}
 
 
-_VALID_LOCATIONS = re.compile(r"set_compute_location\((d\d+),.*valid locations: ([^\n]*)")
-
-
-def _valid_locations(rejections: Iterable[Any]) -> dict[str, list[int]]:
+def _valid_locations(rejections: Iterable[Rejection]) -> dict[str, list[int]]:
     """Compute locations the step language said are valid, learned from recent rejections."""
-    valid: dict[str, list[int]] = {}
-    for rejection in rejections:
-        match = _VALID_LOCATIONS.search(rejection.reason)
-        if match:
-            valid[match.group(1)] = [int(v) for v in re.findall(r"-?\d+", match.group(2))]
-    return valid
+    return {
+        r.decision: list(r.valid_values)
+        for r in rejections
+        if r.decision is not None and r.valid_values
+    }

@@ -1,383 +1,221 @@
-"""Structured, JSON-compatible facts about a state, for the embedded policy (and prompts).
+"""Typed facts about a state: the schema the search fills and every proposer reads.
 
 The step IR is what a model reads; these facts are the same information in a form a program can
 use without parsing text: every sampled decision with the block iterator it acts on (spatial or
 reduction, extent, whether it indexes the innermost dimension of the block's output), every
-categorical choice with its candidates, every compute-location decision, and the CPU numbers.
+categorical choice with its candidates, every compute-location decision, reductions that one core
+runs alone, and the CPU numbers. The search builds them from TVM objects
+(:mod:`tvm_llm_sched.search.facts`); this module is plain data, so the expert policy, the prompts
+and the policy server share one schema without importing TVM.
+
+Each fact round-trips through JSON (``to_json`` / ``from_json``); optional fields the search could
+not fill are left out of the JSON rather than written as ``null``.
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Any
+import dataclasses
+from typing import Any, ClassVar, Literal
 
-_SAMPLE_KINDS = ("SamplePerfectTile", "SampleCategorical", "SampleComputeLocation")
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "__len__") and not isinstance(value, str):
-        return [_plain(v) for v in value]
-    return int(value.value) if hasattr(value, "value") else int(value)
-
-
-def _producer(insts: list[Any], rv: Any) -> Any | None:
-    for inst in insts:
-        if any(out.same_as(rv) for out in inst.outputs):
-            return inst
-    return None
+__all__ = [
+    "CategoricalDecision",
+    "ComputeLocationDecision",
+    "CpuFacts",
+    "Decision",
+    "Facts",
+    "SerialReduction",
+    "TileDecision",
+]
 
 
-def _consumer(insts: list[Any], start: int, rv: Any, kind: str) -> Any | None:
-    for inst in insts[start + 1 :]:
-        if inst.kind.name == kind and any(arg.same_as(rv) for arg in inst.inputs):
-            return inst
-    return None
-
-
-@functools.lru_cache(maxsize=256)
-def _block_iter_info(mod: Any, block_name: str, loop_index: int) -> dict[str, Any]:
-    """Iterator facts of the ``loop_index``-th loop of ``block_name`` in the unscheduled ``mod``.
-
-    Cached: it depends only on the workload, and proposers ask for it on every situation. Callers
-    copy the result (``dict.update``), never mutate it.
-    """
-    import tvm
-
-    try:
-        sch = tvm.s_tir.Schedule(mod)
-        block_rv = sch.get_sblock(block_name)
-        loops = sch.get_loops(block_rv)
-        loop_var = sch.get(loops[loop_index]).loop_var
-        block = sch.get(block_rv)
-    except Exception:  # block made by a schedule rule (e.g. an rfactor block): no original loop
-        return {}
-    bindings = _bindings(sch, block_rv)
-    for iter_var, value in zip(block.iter_vars, bindings, strict=False):
-        if _uses(value, loop_var):
-            out_region = block.writes[0].region if block.writes else []
-            innermost = bool(out_region) and _uses(out_region[-1].min, iter_var.var)
-            reads_innermost = [
-                _uses(read.region[-1].min, iter_var.var) for read in block.reads if read.region
-            ]
-            return {
-                "iter": str(iter_var.var.name),
-                "reduction": int(iter_var.iter_type) == 2,
-                "output_innermost": innermost,
-                "inputs_innermost": sum(reads_innermost),
-            }
-    return {}
-
-
-def _bindings(sch: Any, block_rv: Any) -> list[Any]:
-    import tvm
-
-    from ..ir.naming import iter_stmts
-
-    block = sch.get(block_rv)
-    for stmt in iter_stmts(sch.mod["main"].body):
-        if isinstance(stmt, tvm.s_tir.SBlockRealize) and stmt.block.same_as(block):
-            return list(stmt.iter_values)
-    return []
-
-
-_TRANSCENDENTAL = frozenset(
-    f"tirx.{name}"
-    for name in (
-        "exp",
-        "exp2",
-        "exp10",
-        "log",
-        "log2",
-        "log10",
-        "pow",
-        "tanh",
-        "sigmoid",
-        "erf",
-        "sin",
-        "cos",
-        "tan",
-        "atan",
-        "sqrt",
-        "rsqrt",
-    )
-)
-
-
-@functools.lru_cache(maxsize=256)
-def _calls_transcendental(mod: Any, block_name: str) -> bool:
-    """Whether block ``block_name`` of ``mod`` computes a transcendental function (``exp``, ...):
-    inlining such a block into several consumers computes it once per consumer."""
-    import tvm
-
-    try:
-        sch = tvm.s_tir.Schedule(mod)
-        body = sch.get(sch.get_sblock(block_name)).body
-    except Exception:  # a block made by a schedule rule: not in the workload
-        return False
-    return _mentions_op(getattr(body, "value", None), _TRANSCENDENTAL)
-
-
-def _operands(expr: Any) -> list[Any]:
-    """The sub-expressions of a TIR expression (tvm 0.27 has no Python expr visitor)."""
-    children = [
-        getattr(expr, f, None)
-        for f in ("a", "b", "value", "condition", "true_value", "false_value")
-    ]
-    children += list(getattr(expr, "args", ()) or ())
-    # Plain numbers are the ``value`` of constants, not expressions.
-    return [c for c in children if c is not None and not isinstance(c, (str, int, float))]
-
-
-def _mentions_op(expr: Any, ops: frozenset[str]) -> bool:
-    if expr is None:
-        return False
-    op = getattr(expr, "op", None)
-    if op is not None and getattr(op, "name", None) in ops:
-        return True
-    return any(_mentions_op(child, ops) for child in _operands(expr))
-
-
-def _uses(expr: Any, var: Any) -> bool:
-    """Whether TIR expression ``expr`` mentions ``var``."""
-    if expr.same_as(var):
-        return True
-    # TVM 0.27's arithmetic nodes (``tvm.ir.prim.expr.Add``, ...) carry no ``dtype`` attribute:
-    # recurse into anything that is an IR object.
-    return any(hasattr(child, "same_as") and _uses(child, var) for child in _operands(expr))
-
-
-def decision_facts(sch: Any, mod: Any) -> list[dict[str, Any]]:
-    """One dict per sampled decision of ``sch.trace`` (``d0, d1, ...`` in trace order).
-
-    Parameters
-    ----------
-    sch : tvm.s_tir.Schedule
-        A schedule with a MetaSchedule trace (a design-space sample or a state built on one).
-    mod : tvm.IRModule
-        The unscheduled workload (to read iterator kinds and output layout).
-    """
-    if sch.trace is None:
-        return []
-    trace = sch.trace
-    insts = list(trace.insts)
-    facts: list[dict[str, Any]] = []
-    for position, inst in enumerate(insts):
-        kind = inst.kind.name
-        if kind not in _SAMPLE_KINDS:
+def _json(fact: Any) -> dict[str, Any]:
+    """A fact's fields as JSON, ``None`` fields left out, tuples as lists."""
+    out: dict[str, Any] = {}
+    for field in dataclasses.fields(fact):
+        value = getattr(fact, field.name)
+        if value is None:
             continue
-        name = f"d{len(facts)}"
-        value = _plain(trace.get_decision(inst))
-        if kind == "SamplePerfectTile":
-            fact: dict[str, Any] = {
-                "name": name,
-                "kind": "tile",
-                "value": value,
-                "extent": _product(value),
-                "n": int(inst.attrs[0]),
-                "max_innermost": int(inst.attrs[1]),
-            }
-            fact.update(_loop_origin(insts, mod, inst.inputs[0]))
-            level = _rfactor_level(insts, position, inst)
-            if level is not None:
-                fact["rfactor_level"] = level
-            fact.setdefault("reduction", False)
-            fact.setdefault("output_innermost", False)
-        elif kind == "SampleCategorical":
-            annotate = _consumer(insts, position, inst.outputs[0], "Annotate")
-            fact = {
-                "name": name,
-                "kind": "categorical",
-                "value": value,
-                "candidates": _plain(inst.attrs[0]),
-                "target": str(annotate.attrs[0]) if annotate is not None else "",
-            }
-        else:
-            getter = _producer(insts, inst.inputs[0])
-            block = (
-                str(getter.attrs[0])
-                if getter is not None and getter.kind.name == "GetSBlock"
-                else ""
-            )
-            fact = {
-                "name": name,
-                "kind": "compute_location",
-                "value": value,
-                "block": block,
-                "expensive": _calls_transcendental(mod, block),
-            }
-        facts.append(fact)
-    return facts
-
-
-def _loop_origin(insts: list[Any], mod: Any, loop_rv: Any) -> dict[str, Any]:
-    """Block and iterator facts of a loop the trace got from ``GetLoops`` (directly, or fused
-    from several such loops: then the first one's iterator speaks for the fused loop, as the
-    rules fuse loops of one kind only)."""
-    origin = _producer(insts, loop_rv)
-    if origin is not None and origin.kind.name == "Fuse" and origin.inputs:
-        loop_rv = origin.inputs[0]
-        origin = _producer(insts, loop_rv)
-    if origin is None or origin.kind.name != "GetLoops":
-        return {}
-    block_inst = _producer(insts, origin.inputs[0])
-    if block_inst is None or block_inst.kind.name != "GetSBlock":
-        return {}
-    index = next(i for i, o in enumerate(origin.outputs) if o.same_as(loop_rv))
-    block = str(block_inst.attrs[0])
-    return {"block": block, **_block_iter_info(mod, block, index)}
-
-
-def _rfactor_level(insts: list[Any], position: int, sample: Any) -> int | None:
-    """Which tile level of ``sample`` an ``RFactor`` turns into a spatial loop of the rf block
-    (its partial results), or None. MetaSchedule's AddRFactor rule splits a reduction loop with
-    the sampled tile, then rfactors one of the split loops."""
-    split = next(
-        (
-            inst
-            for inst in insts[position + 1 :]
-            if inst.kind.name == "Split"
-            and any(arg.same_as(sample.outputs[0]) for arg in inst.inputs)
-        ),
-        None,
-    )
-    if split is None:
-        return None
-    for level, loop in enumerate(split.outputs):
-        if _consumer(insts, position, loop, "RFactor") is not None:
-            return level
-    return None
-
-
-def _product(values: list[int]) -> int:
-    result = 1
-    for v in values:
-        result *= int(v)
-    return result
-
-
-# A reduction shorter than this many iterations per core is not worth splitting over the cores.
-_MIN_RUN_PER_CORE = 64
-
-
-def serial_reduction_facts(sch: Any, cores: int) -> list[dict[str, Any]]:
-    """Reduction blocks that one core runs alone, and the step that starts to split them.
-
-    A block qualifies when the loops outside its outermost reduction loop have fewer than
-    ``cores`` iterations in all (nothing for a parallel loop to share), as after MetaSchedule's
-    AddRFactor puts a full reduction's partial results in the innermost, vectorized loop. Its
-    design space has no program that spreads such a reduction over the cores; two steps do:
-    ``split`` the reduction loop into ``cores`` parts (``"action": "split"``), then ``rfactor``
-    over those parts (``"action": "rfactor"``), whose outer loop the postprocessor parallelizes.
-
-    Returns
-    -------
-    list of dict
-        ``{"block", "loop" (its name in the step IR), "extent", "action"}`` per block.
-    """
-    from ..ir.naming import NameTable
-
-    if cores < 2:
-        return []
-    names = NameTable(sch)
-    out = []
-    for site in names.blocks.values():
-        if f"{site.name}_rf" in names.blocks:
-            continue  # its rfactor block would repeat that name (the rfactor step refuses it)
-        try:
-            block_rv = names.block_rv(sch, site.name)
-        except Exception:  # a name the table cannot reach: no fact, no step
-            continue
-        reduce_vars = [
-            value
-            for iter_var, value in zip(site.node.iter_vars, _bindings(sch, block_rv), strict=False)
-            if int(iter_var.iter_type) == 2
-        ]
-        loops = [names.loops[name] for name in site.loops if name in names.loops]
-        reduce_at = [
-            i
-            for i, loop in enumerate(loops)
-            if any(_uses(value, loop.node.loop_var) for value in reduce_vars)
-        ]
-        if not reduce_at:
-            continue
-        first = reduce_at[0]
-        outside = _product([int(loop.node.extent) for loop in loops[:first]])
-        extent = int(loops[first].node.extent)
-        if outside >= cores:
-            continue
-        if extent == cores and len(reduce_at) > 1:
-            action = "rfactor"
-        elif extent % cores == 0 and extent >= _MIN_RUN_PER_CORE * cores:
-            action = "split"
-        else:
-            continue
-        out.append(
-            {"block": site.name, "loop": loops[first].name, "extent": extent, "action": action}
-        )
+        out[field.name] = list(value) if isinstance(value, tuple) else value
     return out
 
 
-def cpu_facts(cpu: Any) -> dict[str, Any]:
-    """The CPU numbers the policy needs, from a :class:`~tvm_llm_sched.hardware.CpuInfo`."""
-    return {
-        "lanes": cpu.fp32_lanes,
-        "cores": cpu.cores,
-        "simd_bits": cpu.simd_bits,
-        "l1d_kib": cpu.l1d_kib,
-        "l2_kib": cpu.l2_kib,
-        "l3_kib": cpu.l3_kib,
-    }
+def _from(cls: type, data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names - {"kind"}
+    if unknown:
+        raise ValueError(f"{cls.__name__} has no fields {sorted(unknown)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "kind"}
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ValueError(f"not a {cls.__name__}: {exc}") from None
 
 
-def build_situation(
-    state: Any,
-    *,
-    workload: str,
-    target: Any = None,
-    menu_limit: int = 0,
-    latency_us: float | None = None,
-    history: Any = None,
-) -> Any:
-    """The :class:`~tvm_llm_sched.proposers.base.Situation` of a step-language state.
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TileDecision:
+    """A ``SamplePerfectTile`` decision: how one loop is split into ``n`` tile levels.
 
-    Parameters
+    Attributes
     ----------
-    state : tvm_llm_sched.steps.State
-        The state to propose for.
-    workload : str
-        Its workload's name.
-    target : tvm.target.Target | str | dict | None
-        Sizes the hardware facts; None means the host.
-    menu_limit : int
-        Legal steps to list (0: no menu; building it costs 50-500 ms).
-    latency_us : float | None
-        The state's measured latency, if measured.
-    history : object | None
-        Anything with ``best_latency_us``, ``recent`` and ``rejections`` (the search's history).
+    name : str
+        ``d0``, ``d1``, ... (trace order).
+    value : tuple[int, ...]
+        The sampled factors, outer to inner.
+    extent, n, max_innermost : int
+        The loop's extent, the number of levels, the largest innermost factor allowed.
+    block, iter : str | None
+        The block and its iterator the loop binds (``None`` when the loop is not a workload loop).
+    reduction : bool
+        Whether that iterator is a reduction axis.
+    output_innermost : bool
+        Whether it indexes the innermost (contiguous) dimension of the block's output.
+    inputs_innermost : int | None
+        How many of the block's inputs it indexes innermost.
+    rfactor_level : int | None
+        The tile level an ``RFactor`` turns into the partial results' loop, if any.
     """
-    from ..hardware import detect_cpu
-    from ..ir import hardware_summary, render
-    from .base import Situation
 
-    cpu = detect_cpu(target)
-    menu: tuple[str, ...] = ()
-    if menu_limit:
-        from ..steps import legal_steps
+    kind: ClassVar[str] = "tile"
+    name: str
+    value: tuple[int, ...]
+    extent: int
+    n: int
+    max_innermost: int
+    block: str | None = None
+    iter: str | None = None
+    reduction: bool = False
+    output_innermost: bool = False
+    inputs_innermost: int | None = None
+    rfactor_level: int | None = None
 
-        menu = tuple(s.to_text() for s in legal_steps(state, target, limit=menu_limit))
-    return Situation(
-        workload=workload,
-        ir=render(state.schedule),
-        hardware=hardware_summary(target),
-        menu=menu,
-        facts={
-            "decisions": decision_facts(state.schedule, state.mod),
-            "cpu": cpu_facts(cpu),
-            "serial_reductions": serial_reduction_facts(state.schedule, cpu.cores),
-        },
-        state_steps=tuple(s.to_text() for s in state.steps),
-        state_latency_us=latency_us,
-        best_latency_us=getattr(history, "best_latency_us", None),
-        recent=tuple(getattr(history, "recent", ())),
-        rejections=tuple(getattr(history, "rejections", ())),
-    )
+    def to_json(self) -> dict[str, Any]:
+        """JSON form, with ``"kind": "tile"``."""
+        return {"kind": self.kind, **_json(self)}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CategoricalDecision:
+    """A ``SampleCategorical`` decision: ``value`` indexes ``candidates``; ``target`` is the
+    annotation it feeds (e.g. ``meta_schedule.unroll_explicit``)."""
+
+    kind: ClassVar[str] = "categorical"
+    name: str
+    value: int
+    candidates: tuple[int, ...]
+    target: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form, with ``"kind": "categorical"``."""
+        return {"kind": self.kind, **_json(self)}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ComputeLocationDecision:
+    """A ``SampleComputeLocation`` decision: where ``block`` is computed (-2 inline, -1 root,
+    else a loop index); ``expensive`` when the block computes ``exp``, ``log``, ...."""
+
+    kind: ClassVar[str] = "compute_location"
+    name: str
+    value: int
+    block: str = ""
+    expensive: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form, with ``"kind": "compute_location"``."""
+        return {"kind": self.kind, **_json(self)}
+
+
+Decision = TileDecision | CategoricalDecision | ComputeLocationDecision
+_DECISION_KINDS: dict[str, type] = {
+    cls.kind: cls for cls in (TileDecision, CategoricalDecision, ComputeLocationDecision)
+}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CpuFacts:
+    """The CPU numbers a policy needs: f32 SIMD lanes, cores, SIMD width and cache sizes."""
+
+    lanes: int
+    cores: int
+    simd_bits: int
+    l1d_kib: int | None = None
+    l2_kib: int | None = None
+    l3_kib: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (unknown cache sizes are ``null``, as the detector reports them)."""
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SerialReduction:
+    """A reduction block that one core runs alone, and the next step to spread it over the
+    cores: ``split`` its loop into one part per core, or ``rfactor`` over the parts."""
+
+    block: str
+    loop: str
+    extent: int
+    action: Literal["split", "rfactor"]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Facts:
+    """Everything structured a proposer knows about a state.
+
+    Examples
+    --------
+    >>> facts = Facts(cpu=CpuFacts(lanes=8, cores=2, simd_bits=256))
+    >>> Facts.from_json(facts.to_json()) == facts
+    True
+    """
+
+    decisions: tuple[Decision, ...] = ()
+    cpu: CpuFacts | None = None
+    serial_reductions: tuple[SerialReduction, ...] = ()
+
+    def decision(self, name: str) -> Decision | None:
+        """The decision called ``name`` (``d3``), or ``None``."""
+        return next((d for d in self.decisions if d.name == name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (no ``cpu`` key when unknown)."""
+        out: dict[str, Any] = {"decisions": [d.to_json() for d in self.decisions]}
+        if self.cpu is not None:
+            out["cpu"] = self.cpu.to_json()
+        out["serial_reductions"] = [r.to_json() for r in self.serial_reductions]
+        return out
+
+    @classmethod
+    def from_json(cls, data: Any) -> Facts:
+        """Inverse of :meth:`to_json`.
+
+        Raises
+        ------
+        ValueError
+            ``data`` is not a facts object (unknown keys or decision kinds, missing fields).
+        """
+        if not isinstance(data, dict):
+            raise ValueError("facts must be a JSON object")
+        unknown = set(data) - {"decisions", "cpu", "serial_reductions"}
+        if unknown:
+            raise ValueError(f"facts have no fields {sorted(unknown)}")
+        decisions = []
+        for item in data.get("decisions", ()):
+            kind = item.get("kind") if isinstance(item, dict) else None
+            if kind not in _DECISION_KINDS:
+                raise ValueError(f"unknown decision kind {kind!r}")
+            decisions.append(_from(_DECISION_KINDS[kind], item))
+        cpu = data.get("cpu")
+        return cls(
+            decisions=tuple(decisions),
+            cpu=_from(CpuFacts, cpu) if cpu is not None else None,
+            serial_reductions=tuple(
+                _from(SerialReduction, r) for r in data.get("serial_reductions", ())
+            ),
+        )

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 from typing import Any
 
 from ..errors import ProposerError, ReplyParseError, StepError
 from ..llm import ChatBackend, ChatReply
+from ..steps.step import Step
 from .base import Proposal, Proposer, RankedStep, Rejection, Situation, Validator
 from .prompts import build_messages, repair_message
 from .reply import ParsedReply, parse_reply, reply_rejection
@@ -91,14 +91,14 @@ class LLMProposer(Proposer):
     Examples
     --------
     >>> from tvm_llm_sched.llm import ChatClient, EndpointConfig
-    >>> from tvm_llm_sched.testing import OpenAICompatServer
+    >>> from tvm_llm_sched.serving import OpenAICompatServer
     >>> reply = '<think>cores</think><answer>{"steps": [{"step": "parallel(l1)"}]}</answer>'
     >>> situation = Situation(workload="GMM:0", ir="l0:1 l1:128", hardware="cpu")
     >>> with OpenAICompatServer(lambda messages, request: reply) as server:
     ...     backend = ChatClient(EndpointConfig(base_url=server.base_url, model="m"))
     ...     with LLMProposer(backend) as proposer:
     ...         proposal = proposer.propose(situation, k=2)
-    >>> [s.step for s in proposal.steps], proposal.reasoning
+    >>> [s.step.to_text() for s in proposal.steps], proposal.reasoning
     (['parallel(l1)'], 'cores')
     """
 
@@ -109,8 +109,6 @@ class LLMProposer(Proposer):
             raise TypeError(f"backend must be a ChatBackend, got {type(backend).__name__}")
         self.backend = backend
         self.config = config or LLMProposerConfig()
-        self._warned = False
-        self._warn_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"LLMProposer(model={self.backend.model!r}, config={self.config!r})"
@@ -126,8 +124,8 @@ class LLMProposer(Proposer):
             What to propose for.
         k : int | None
             The most steps to return (``config.k`` when ``None``).
-        validate : Callable[[str], str | None] | None
-            Checks a step's text against the live state: ``None`` if it applies, else the reason.
+        validate : Callable[[Step], Rejection | None] | None
+            Checks a step against the live state: ``None`` if it applies, else its rejection.
 
         Returns
         -------
@@ -191,11 +189,11 @@ class LLMProposer(Proposer):
         for step in parsed.steps:
             if len(steps) >= k:
                 break
-            reason = _check(validate, step.step)
-            if reason is None:
+            rejection = _check(validate, step.step)
+            if rejection is None:
                 steps.append(step)
             else:
-                rejections.append(Rejection(step=step.step, reason=reason))
+                rejections.append(rejection)
         if not parsed.steps and not rejections:
             rejections.append(reply_rejection("the answer lists no steps"))
         for rejection in rejections:
@@ -203,13 +201,9 @@ class LLMProposer(Proposer):
         return _Turn(steps, rejections, parsed.reasoning, reply, unparsable)
 
     def _give_up(self, reason: str, rejections: list[Rejection], tokens: int) -> Proposal:
-        """A proposal with ``error`` set; warns the first time, logs at INFO afterwards."""
-        with self._warn_lock:
-            first, self._warned = not self._warned, True
-        message = "model %s could not propose (%s); the search falls back to its own moves"
-        if first:
-            message += " (further failures are logged at INFO)"
-        logger.log(logging.WARNING if first else logging.INFO, message, self.backend.model, reason)
+        """A proposal with ``error`` set. Logged at INFO: the failure travels as data, and the
+        caller (the search's :class:`~tvm_llm_sched.search.chain.StepChains`) warns once."""
+        logger.info("model %s could not propose: %s", self.backend.model, reason)
         return Proposal(rejections=tuple(rejections), usage_tokens=tokens, error=reason)
 
     def close(self) -> None:
@@ -217,15 +211,16 @@ class LLMProposer(Proposer):
         self.backend.close()
 
 
-def _check(validate: Validator | None, step: str) -> str | None:
+def _check(validate: Validator | None, step: Step) -> Rejection | None:
     """The validator's verdict on ``step``; a raising validator rejects with its message."""
     if validate is None:
         return None
     try:
-        reason = validate(step)
+        return validate(step)
     except StepError as exc:
-        return str(exc)
+        return Rejection(step=step.to_text(), reason=str(exc))
     except Exception as exc:  # a broken validator rejects the step instead of stopping tuning
         logger.warning("validator failed on %s", step, exc_info=True)
-        return f"validator failed: {type(exc).__name__}: {exc}"
-    return None if reason is None else str(reason)
+        return Rejection(
+            step=step.to_text(), reason=f"validator failed: {type(exc).__name__}: {exc}"
+        )

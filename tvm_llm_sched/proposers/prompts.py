@@ -102,7 +102,7 @@ def _us(value: float | None) -> str:
 
 
 def _outcome_line(outcome: Outcome) -> str:
-    steps = "; ".join(outcome.steps) or "(no steps)"
+    steps = "; ".join(step.to_text() for step in outcome.steps) or "(no steps)"
     result = _us(outcome.latency_us) if outcome.error is None else f"failed: {outcome.error}"
     return _plain(f"- {steps} -> {result}")
 
@@ -149,13 +149,12 @@ def user_prompt(situation: Situation, *, k: int = 4) -> str:
         lines += ["IR:", f"{_FENCE}ir", situation.ir, _FENCE]
     else:
         lines += ["IR: see the situation block"]
-    lines.append("Applied steps: " + _plain("; ".join(situation.state_steps) or "none"))
-    menu_ok = situation.menu and all(
-        s and "\n" not in s and _fits_block(s) and s.strip() == s for s in situation.menu
-    )
+    lines.append("Applied steps: " + _plain("; ".join(data["state_steps"]) or "none"))
+    menu = data["menu"]
+    menu_ok = menu and all(s and "\n" not in s and _fits_block(s) and s.strip() == s for s in menu)
     if menu_ok:
         del data["menu"]
-        lines += ["Legal steps (suggested parameters):", f"{_FENCE}menu", *situation.menu, _FENCE]
+        lines += ["Legal steps (suggested parameters):", f"{_FENCE}menu", *menu, _FENCE]
     lines.append(
         f"Latency: best so far {_us(situation.best_latency_us)}, "
         f"this state {_us(situation.state_latency_us)}"
@@ -285,11 +284,12 @@ def format_reply(proposal: Proposal, *, json_mode: bool = False) -> str:
     Examples
     --------
     >>> from tvm_llm_sched.proposers.base import RankedStep
-    >>> step = RankedStep(step="parallel(l1)", rationale="hi")
+    >>> from tvm_llm_sched.steps import parse_step
+    >>> step = RankedStep(step=parse_step("parallel(l1)"), rationale="hi")
     >>> print(format_reply(Proposal(steps=(step,), reasoning="spatial")))
     <think>spatial</think><answer>{"steps": [{"step": "parallel(l1)", "rationale": "hi"}]}</answer>
     """
-    steps = [{"step": s.step, "rationale": s.rationale} for s in proposal.steps]
+    steps = [{"step": s.step.to_text(), "rationale": s.rationale} for s in proposal.steps]
     if json_mode:
         return json.dumps({"think": proposal.reasoning, "steps": steps})
     return f"<think>{proposal.reasoning}</think><answer>{json.dumps({'steps': steps})}</answer>"

@@ -26,6 +26,7 @@ import re
 from typing import Any
 
 from ..errors import ReplyParseError, StepError, StepSyntaxError
+from ..steps.parser import parse_step
 from .base import RankedStep, Rejection
 
 MAX_REPLY_CHARS = 200_000
@@ -42,8 +43,7 @@ _WHOLE_REPLY = "<reply>"
 
 @dataclasses.dataclass(frozen=True)
 class ParsedReply:
-    """The steps of one reply (canonical text form, in the model's order), what was rejected,
-    and the reasoning."""
+    """The steps of one reply (in the model's order), what was rejected, and the reasoning."""
 
     steps: tuple[RankedStep, ...]
     rejections: tuple[Rejection, ...]
@@ -185,25 +185,24 @@ def _entries(data: Any) -> tuple[list[RankedStep], list[Rejection]]:
         items = data
     else:
         raise ReplyParseError('the answer has no "steps" list (expected {"steps": [...]})')
-    from ..steps import parse_step  # imports TVM: only once there is something to parse
-
     steps: list[RankedStep] = []
     rejections: list[Rejection] = []
     seen: dict[str, int] = {}
     for number, item in enumerate(items, 1):
         try:
             source, rationale = _entry(item)
-            text = parse_step(source).to_text()
+            step = parse_step(source)
         except StepError as exc:
             rejections.append(Rejection(step=_shown(item), reason=f"step {number}: {exc}"))
             continue
+        text = step.to_text()
         if text in seen:
             rejections.append(
                 Rejection(step=text, reason=f"step {number} duplicates step {seen[text]}")
             )
             continue
         seen[text] = number
-        steps.append(RankedStep(step=text, rationale=rationale))
+        steps.append(RankedStep(step=step, rationale=rationale))
     return steps, rejections
 
 

@@ -47,6 +47,14 @@ class SearchConfig:
         Measurements after which candidates are ranked by a strategy-owned XGB model while the
         task's cost model is still in its warm-up (where TVM's XGBModel scores at random); 0
         ranks with the task's cost model only.
+    state_dedup : bool
+        Skip a proposer state whose step IR (naming-invariant canonical hash, native dedup set)
+        this batch already holds or a measured state had, before paying for its replay,
+        postprocessing and TVM's structural hash. The first state with a given step IR wins.
+    audit_state_dedup : bool
+        Still postprocess and hash the skipped states (never measure them) and count those whose
+        program differs from the kept one (``SearchEngine.stats.state_collisions``); a check of
+        ``state_dedup``, not for normal runs.
     """
 
     beam_width: int = 3
@@ -64,10 +72,16 @@ class SearchConfig:
     mutator_update_every: int = 2
     menu_limit: int = 30
     ranker_min_samples: int = 8
+    state_dedup: bool = True
+    audit_state_dedup: bool = False
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
+            if field.type == "bool":
+                if not isinstance(value, bool):
+                    raise TypeError(f"SearchConfig.{field.name} must be a bool, got {value!r}")
+                continue
             kinds = int if field.type == "int" else (int, float)
             if isinstance(value, bool) or not isinstance(value, kinds):
                 what = "an int" if field.type == "int" else "a number"

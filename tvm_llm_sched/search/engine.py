@@ -9,8 +9,11 @@ postprocessors, mutators, proposer) into candidate schedules:
   proposer's history), and the chain continues from the new state;
 - :meth:`SearchEngine.mutate`: MetaSchedule's own mutators, picked by
   :class:`~tvm_llm_sched.search.LLMMutatorProbability`;
-- :meth:`SearchEngine.finalize`: postprocessing and dedup (structural hash in the native
-  :class:`~tvm_llm_sched.native.DedupSet`).
+- :meth:`SearchEngine.finalize`: dedup and postprocessing. A proposer state whose step IR this
+  batch already holds, or a measured state had, is skipped first (naming-invariant canonical hash
+  in a native :class:`~tvm_llm_sched.native.DedupSet`), before its replay, postprocessing and
+  TVM's structural hash; every other candidate is deduplicated by the structural hash of its
+  postprocessed module (a second native set holds the measured ones).
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import StepError
+from ..ir import state_hash
 from ..proposers.base import Outcome, Proposer, Rejection, Situation
-from ..proposers.chain import follow, validator_for
-from ..proposers.facts import build_situation
+from ..steps import Step
+from .chain import StepChains
 from .config import SearchConfig
 from .mutator_probability import LLMMutatorProbability
+from .situation import SituationBuilder
 
 logger = logging.getLogger("tvm_llm_sched.search")
 
@@ -38,12 +43,14 @@ class Candidate:
 
     Attributes
     ----------
-    pre : tvm.s_tir.Schedule
-        The schedule before postprocessing (its trace holds the sampled decisions).
+    pre : tvm.s_tir.Schedule | None
+        The schedule before postprocessing (its trace holds the sampled decisions); for a
+        proposer state, made from ``state`` by :meth:`SearchEngine.finalize` once the state is
+        known not to be a duplicate.
     origin : str
         ``"proposer"``, ``"mutation"``, ``"random"`` or ``"seed"``.
-    steps : tuple[str, ...]
-        Proposer steps applied to the parent state (text form).
+    steps : tuple[Step, ...]
+        Proposer steps applied to the parent state.
     state : Any
         The step-language :class:`~tvm_llm_sched.steps.State`, for proposer chains.
     parent_latency_us : float | None
@@ -56,11 +63,13 @@ class Candidate:
         Structural hash of the postprocessed module.
     score : float | None
         Predicted score (higher is faster), once ranked; scored once per iteration.
+    state_key : int | None
+        Naming-invariant hash of a proposer state's step IR (``ir.state_hash``), for dedup.
     """
 
     pre: Any
     origin: str
-    steps: tuple[str, ...] = ()
+    steps: tuple[Step, ...] = ()
     state: Any = None
     parent_latency_us: float | None = None
     mutator: str | None = None
@@ -68,6 +77,36 @@ class Candidate:
     key: int = 0
     chain: int = -1
     score: float | None = None
+    state_key: int | None = None
+
+
+@dataclasses.dataclass
+class BatchKeys:
+    """What one batch already holds, across its sources (proposer, mutation, sampling): the
+    structural hashes of its postprocessed modules and the step-IR hashes of its proposer
+    states."""
+
+    modules: set[int] = dataclasses.field(default_factory=set)
+    states: set[int] = dataclasses.field(default_factory=set)
+
+
+@dataclasses.dataclass
+class EngineStats:
+    """Counters of one task's search.
+
+    Attributes
+    ----------
+    state_duplicates : int
+        Proposer states skipped because their step IR was already in the batch or measured.
+    state_audited : int
+        Skipped states postprocessed anyway (``SearchConfig.audit_state_dedup``).
+    state_collisions : int
+        Audited states whose postprocessed program differs from the kept state's program.
+    """
+
+    state_duplicates: int = 0
+    state_audited: int = 0
+    state_collisions: int = 0
 
 
 @dataclasses.dataclass
@@ -97,15 +136,15 @@ class History:
         ):
             self.best_latency_us = latency_us
 
-    def outcome(self, steps: tuple[str, ...], latency_us: float | None, error: str | None) -> None:
+    def outcome(self, steps: tuple[Step, ...], latency_us: float | None, error: str | None) -> None:
         """Record a measured (or failed) proposer candidate."""
         self.recent.append(Outcome(steps=steps, latency_us=latency_us, error=error))
         self.observe(latency_us)
 
-    def reject(self, step: str, reason: str) -> None:
+    def reject(self, rejection: Rejection) -> None:
         """Record a rejected step and log it."""
-        logger.info("rejected step %s: %s", step, reason)
-        self.rejections.append(Rejection(step=step, reason=reason))
+        logger.info("rejected step %s: %s", rejection.step, rejection.reason)
+        self.rejections.append(rejection)
         self.rejected += 1
 
     def snapshot(self) -> History:
@@ -182,9 +221,19 @@ class SearchEngine:
         self.config = config
         self.rng = random.Random(seed)
         self.workload_name = workload_name
-        self.seen = DedupSet()
+        self.seen = DedupSet()  # structural hashes of measured modules
+        self.seen_states = DedupSet()  # step-IR hashes of measured proposer states
+        self.stats = EngineStats()
+        self._module_of_state: dict[int, int] = {}  # audit only: state key -> module key
         self.history = History()
-        self._warned = False
+        self.chains = StepChains(
+            proposer,
+            SituationBuilder(
+                workload=workload_name,
+                target=target,
+                menu_limit=config.menu_limit if proposer.needs_menu else 0,
+            ),
+        )
         self._chains = 0
         self._workload: Any = None  # (database Workload of ``mod``, its JSON): reload check
 
@@ -240,7 +289,7 @@ class SearchEngine:
         return out
 
     def finalize(
-        self, candidates: Sequence[Candidate], batch: set[int] | None = None
+        self, candidates: Sequence[Candidate], batch: BatchKeys | None = None
     ) -> list[Candidate]:
         """Postprocess, drop what was measured before, and dedup within the batch.
 
@@ -251,26 +300,65 @@ class SearchEngine:
         import tvm_ffi
 
         ready = []
-        batch = set() if batch is None else batch
+        batch = BatchKeys() if batch is None else batch
         for cand in candidates:
+            duplicate = self._duplicate_state(cand, batch)
+            if duplicate and not self.config.audit_state_dedup:
+                continue
+            if cand.pre is None:
+                cand.pre = self._pre_of(cand)
             sch = postprocessed(cand.pre, self.postprocs)
             if sch is None:
+                continue
+            if duplicate:
+                self._audit(cand, sch)
                 continue
             if _is_structural(cand.steps) and not self._reloads(sch):
                 reason = (
                     "TVM could not load this schedule's tuning record back (replaying its trace "
                     "changes the workload module), so it is not measured"
                 )
-                logger.info("rejected %s: %s", "; ".join(cand.steps), reason)
-                self.history.reject(cand.steps[-1], reason)
+                self.history.reject(Rejection(step=cand.steps[-1].to_text(), reason=reason))
                 continue
             key = _signed64(tvm_ffi.structural_hash(sch.mod))
-            if key in batch or key in self.seen:
+            if key in batch.modules or key in self.seen:
                 continue
-            batch.add(key)
+            batch.modules.add(key)
+            if cand.state_key is not None:
+                batch.states.add(cand.state_key)
+                if self.config.audit_state_dedup:
+                    self._module_of_state.setdefault(cand.state_key, key)
             cand.sch, cand.key = sch, key
             ready.append(cand)
         return ready
+
+    def _duplicate_state(self, cand: Candidate, batch: BatchKeys) -> bool:
+        """Whether ``cand`` is a proposer state whose step IR the batch holds or was measured."""
+        key = cand.state_key
+        if key is None or (key not in batch.states and key not in self.seen_states):
+            return False
+        self.stats.state_duplicates += 1
+        return True
+
+    def _audit(self, cand: Candidate, sch: Any) -> None:
+        """Count a skipped state whose program differs from the kept state of the same IR."""
+        import tvm_ffi
+
+        self.stats.state_audited += 1
+        kept = self._module_of_state.get(cand.state_key)
+        if kept is not None and kept != _signed64(tvm_ffi.structural_hash(sch.mod)):
+            self.stats.state_collisions += 1
+            logger.info("step-IR collision: %s", "; ".join(map(str, cand.steps)))
+
+    def _pre_of(self, cand: Candidate) -> Any:
+        """The unpostprocessed schedule of a proposer state. A structural step follows the base's
+        root annotations; State.trace reorders them so the record reloads
+        (tvm_compat.root_annotations_last). Decision edits keep the trace."""
+        if _is_structural(cand.steps):
+            pre = _replayed(self.mod, cand.state.trace)
+            if pre is not None:
+                return pre
+        return cand.state.schedule
 
     def _reloads(self, sch: Any) -> bool:
         """Whether a JSON database can load ``sch``'s record back. In TVM 0.27, replaying some
@@ -294,20 +382,17 @@ class SearchEngine:
 
         if candidates:
             self.seen.insert_many(np.array([c.key for c in candidates], dtype=np.int64))
+            states = [c.state_key for c in candidates if c.state_key is not None]
+            if states:
+                self.seen_states.insert_many(np.array(states, dtype=np.int64))
 
     # -- proposer chains -------------------------------------------------------------------------
     def situation(
         self, state: Any, latency_us: float | None, history: History | None = None
     ) -> Situation:
         """What the proposer sees for ``state`` (with this engine's history by default)."""
-        return build_situation(
-            state,
-            workload=self.workload_name,
-            target=self.target,
-            menu_limit=self.config.menu_limit if self.proposer.needs_menu else 0,
-            latency_us=latency_us,
-            history=self.history if history is None else history,
-        )
+        history = self.history if history is None else history
+        return self.chains.situations.build(state, latency_us=latency_us, history=history)
 
     def expand(
         self,
@@ -322,8 +407,8 @@ class SearchEngine:
 
         ``width``, ``branching`` and ``budget`` override the config's beam width, steps asked per
         state and proposer calls; ``history`` replaces the engine's (a snapshot, for background
-        proposals). Returns an empty list (and logs why) when the proposer fails, so the caller
-        falls back to mutation and sampling.
+        proposals). Returns what it has (possibly nothing) when the proposer fails, so the caller
+        falls back to mutation and sampling; the failure is logged by :class:`StepChains`.
         """
         from ..steps import State
 
@@ -338,75 +423,54 @@ class SearchEngine:
             if start.state is None:
                 try:
                     start.state = State.from_schedule(start.pre, self.mod)
-                except StepError as exc:
+                except (StepError, ValueError) as exc:
                     logger.info("cannot build a step state from a frontier schedule: %s", exc)
                     continue
-            proposal = self.proposer.propose(
-                self.situation(start.state, start.latency_us, history),
-                k=branching,
-                validate=validator_for(start.state),
+            proposal = self.chains.ask(
+                start.state, k=branching, latency_us=start.latency_us, history=history
             )
             calls += 1
-            for rejection in proposal.rejections:
-                history.reject(rejection.step, rejection.reason)
             if proposal.error:
-                # Warn once per run; later failures are routine fallback, logged at INFO.
-                log = logger.info if self._warned else logger.warning
-                log(
-                    "proposer %s failed (%s); this iteration uses mutation and sampling only",
-                    self.proposer.name,
-                    proposal.error,
-                )
-                self._warned = True
                 return out
             for first in proposal.steps:
                 calls += self._chain(start, first.step, out, budget - calls, history)
         return out
 
     def _chain(
-        self, start: Frontier, first: str, out: list[Candidate], budget: int, history: History
+        self, start: Frontier, first: Step, out: list[Candidate], budget: int, history: History
     ) -> int:
         """Follow one chain from ``start`` beginning with ``first``; return proposer calls used."""
-        try:
-            state = start.state.apply(first)
-        except StepError as exc:  # a proposer that skipped validation: a rejection, not a failure
-            history.reject(first, str(exc))
+        state = self.chains.apply(start.state, first, history)
+        if state is None:
             return 0
-        states, calls = follow(
-            self.proposer,
-            state,
-            workload=self.workload_name,
-            target=self.target,
-            depth=min(self.config.chain_depth - 1, budget),
-            history=history,
-            menu_limit=self.config.menu_limit,
+        states, calls = self.chains.follow(
+            state, depth=min(self.config.chain_depth - 1, budget), history=history
         )
         self._chains += 1
         for current in [state, *states]:
-            steps = [s.to_text() for s in current.steps[len(start.state.steps) :]]
-            out.append(self._from_state(current, start, tuple(steps)))
+            steps = current.steps[len(start.state.steps) :]
+            out.append(self._from_state(current, start, steps))
             out[-1].chain = self._chains
         return calls
 
-    def _from_state(self, state: Any, start: Frontier, steps: tuple[str, ...]) -> Candidate:
-        # A structural step follows the base's root annotations; State.trace reorders them so
-        # the record reloads (tvm_compat.root_annotations_last). Decision edits keep the trace.
-        pre = _replayed(self.mod, state.trace) if _is_structural(steps) else None
+    def _from_state(self, state: Any, start: Frontier, steps: tuple[Step, ...]) -> Candidate:
+        # The schedule itself (a replay for structural steps) is made by finalize, and only for
+        # a state that is not a duplicate.
+        key = state_hash(state.ir) if self.config.state_dedup else None
         return Candidate(
-            pre=state.schedule if pre is None else pre,
+            pre=None,
             origin="proposer",
             steps=steps,
             state=state,
             parent_latency_us=start.latency_us,
+            state_key=key,
         )
 
 
-def _is_structural(steps: Sequence[str]) -> bool:
+def _is_structural(steps: Sequence[Step]) -> bool:
     """Whether steps change the program's structure (split, rfactor, ...), not only decisions.
     Decision edits keep MetaSchedule's own trace, which reloads."""
-    from ..steps import parse_step
-
-    return any(not parse_step(step).is_decision_edit for step in steps)
+    return any(not step.is_decision_edit for step in steps)
 
 
 def postprocessed(sch: Any, postprocs: Sequence[Any]) -> Any | None:

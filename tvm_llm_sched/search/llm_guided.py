@@ -33,10 +33,11 @@ from typing import Any
 from tvm.ir.utils import derived_object
 from tvm.s_tir.meta_schedule.search_strategy import MeasureCandidate, PySearchStrategy
 
+from ..measure.latency import latency_us
 from ..proposers.base import Proposer
 from ..tvm_compat import preload_tensor_intrin
 from .config import SearchConfig
-from .engine import Candidate, Frontier, History, SearchEngine
+from .engine import BatchKeys, Candidate, Frontier, History, SearchEngine
 from .mutator_probability import LLMMutatorProbability
 from .ranking import CandidateRanker
 
@@ -51,15 +52,6 @@ def _resolve_proposer(proposer: Proposer | str | None) -> Proposer:
     if isinstance(proposer, str):
         return create(proposer)
     return proposer
-
-
-def _latency_us(result: Any) -> float | None:
-    """Mean latency of a RunnerResult or TuningRecord in us; None for failures."""
-    secs = [float(s) for s in (result.run_secs or [])]
-    failed = getattr(result, "error_msg", None)  # TuningRecords carry no error message
-    if failed or not secs or any(math.isinf(s) or s <= 0 or s >= 1e9 for s in secs):
-        return None
-    return 1e6 * sum(secs) / len(secs)
 
 
 @derived_object
@@ -101,7 +93,6 @@ class LLMGuidedSearch(PySearchStrategy):
         self.proposer: Proposer | None = None
         self.engine: SearchEngine | None = None
         self._pending: list[Candidate] = []
-        self._fallback_logged = False
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._speculative: concurrent.futures.Future | None = None
         self._speculative_history: History | None = None
@@ -162,10 +153,15 @@ class LLMGuidedSearch(PySearchStrategy):
             self._executor, self._speculative = None, None
         if self.engine is not None:
             best = self.engine.history.best_latency_us
+            stats = self.engine.stats
             logger.info(
-                "LLMGuidedSearch done: %d trials, best proposer candidate %s us",
+                "LLMGuidedSearch done: %d trials, best %s us; %d proposer states skipped as "
+                "step-IR duplicates (%d audited, %d collisions)",
                 self.trials_measured,
                 f"{best:.1f}" if best is not None else "n/a",
+                stats.state_duplicates,
+                stats.state_audited,
+                stats.state_collisions,
             )
         self._pending = []
 
@@ -193,7 +189,7 @@ class LLMGuidedSearch(PySearchStrategy):
         if engine is None:
             return
         for cand, result in zip(self._pending, results, strict=False):
-            latency = _latency_us(result)
+            latency = latency_us(result)
             error = str(result.error_msg) if result.error_msg else None
             engine.history.observe(latency)
             if cand.origin == "proposer":
@@ -223,7 +219,7 @@ class LLMGuidedSearch(PySearchStrategy):
             return []
         out = []
         for record in self.database.get_top_k(self.workload, self.config.frontier_size):
-            latency = _latency_us(record)
+            latency = latency_us(record)
             pre = self.engine.replay(record.trace) if latency is not None else None
             if pre is not None:
                 out.append(Frontier(pre=pre, latency_us=latency))
@@ -238,7 +234,7 @@ class LLMGuidedSearch(PySearchStrategy):
         known = [Candidate(pre=pre, origin="seed") for pre in replayed if pre is not None]
         self.engine.mark_measured(self.engine.finalize(known))
         if records:
-            self.engine.history.observe(_latency_us(records[0]))
+            self.engine.history.observe(latency_us(records[0]))
             logger.info("resuming from %d measured records", len(records))
 
     def _choose(self, count: int) -> list[Candidate]:
@@ -250,7 +246,7 @@ class LLMGuidedSearch(PySearchStrategy):
         # One key set for every source of this batch: a proposer step and a mutation often reach
         # the same program, which must be measured once (a second measurement wastes a trial and
         # gives one program two recorded latencies).
-        batch: set[int] = set()
+        batch = BatchKeys()
         if frontier:
             proposed = engine.finalize(self._expand(frontier), batch)
         else:
@@ -317,16 +313,12 @@ class LLMGuidedSearch(PySearchStrategy):
     def _expand_now(
         self, starts: list[Frontier], history: History | None = None, **budget: int
     ) -> list[Candidate]:
+        # Proposer failures are data here (StepChains logs them, warning once); what could still
+        # raise is a bug in the expansion itself, which must not end the user's tuning run.
         try:
             return self.engine.expand(starts, history=history, **budget)
-        except Exception as exc:  # a proposer is user code; tuning must go on
-            if not self._fallback_logged:
-                logger.warning(
-                    "proposer %s failed (%s); continuing with evolutionary search only",
-                    self.proposer.name,
-                    exc,
-                )
-                self._fallback_logged = True
+        except Exception:
+            logger.exception("proposer expansion failed; this iteration uses mutation and sampling")
             return []
 
     def _ranked(self, candidates: list[Candidate]) -> list[Candidate]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import StepError
 from .analysis import BlockFacts, LoopFacts, analyze
+from .factors import divisors
 from .state import State
 from .step import Step
 
@@ -24,12 +25,8 @@ _MAX_UNROLL = 16  # fully unrolling longer loops bloats code for little gain
 _LONG_REDUCTION = 64  # reductions at least this long are worth an rfactor
 
 
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
-
-
 def _largest_divisor_at_most(n: int, bound: int) -> int:
-    return max(d for d in _divisors(n) if d <= max(bound, 1))
+    return max(d for d in divisors(n) if d <= max(bound, 1))
 
 
 def _cache_tile(kib: int) -> int:

@@ -15,25 +15,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import IllegalStepError, StepError
-from ..ir.naming import NameTable
+from ..ir.naming import NameTable, plain_decision, sampling_insts
 from ..tvm_compat import root_annotations_last
 from .appliers import COMPUTE_LOCATION_NAMES, TVM_ERRORS, tvm_reason
 from .kinds import STEP_KINDS
 from .parser import parse_step, parse_steps
 from .step import Step
-
-_SAMPLE_KINDS = ("SamplePerfectTile", "SampleCategorical", "SampleComputeLocation")
-
-
-def _sampling_insts(trace: Any) -> list[Any]:
-    return [inst for inst in trace.insts if inst.kind.name in _SAMPLE_KINDS]
-
-
-def _plain(decision: Any) -> Any:
-    """A trace decision as Python ints (a list for tilings)."""
-    if hasattr(decision, "__len__"):
-        return [int(d) for d in decision]
-    return int(decision)
 
 
 def _materialize(mod: Any, trace: Any | None, steps: Iterable[Step]) -> Any:
@@ -106,7 +93,7 @@ class State:
     ['split(l1, [8, 16])', 'parallel(l1)']
     """
 
-    __slots__ = ("_mod", "_base", "_edited", "_steps", "_sch", "_names")
+    __slots__ = ("_mod", "_base", "_edited", "_steps", "_sch", "_names", "_ir")
 
     def __init__(
         self, mod: Any, base: Any | None, edited: Any | None, steps: tuple[Step, ...], sch: Any
@@ -114,6 +101,7 @@ class State:
         # Internal: use initial / from_schedule / replay / apply.
         self._mod, self._base, self._edited, self._steps, self._sch = mod, base, edited, steps, sch
         self._names: NameTable | None = None
+        self._ir: str | None = None
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod
@@ -220,6 +208,15 @@ class State:
         return root_annotations_last(tvm.s_tir.Trace(trace.insts, trace.decisions))
 
     @property
+    def ir(self) -> str:
+        """This state in step-level IR (:func:`tvm_llm_sched.ir.render`); rendered once."""
+        if self._ir is None:
+            from ..ir import render
+
+            self._ir = render(self.schedule)
+        return self._ir
+
+    @property
     def names(self) -> NameTable:
         """Canonical names of this state's blocks, loops and decisions."""
         if self._names is None:
@@ -254,30 +251,31 @@ class State:
         decision = spec.applier(self._sch, self.names, step)
         index = int(step["decision"][1:])
         edited = self._edited.with_decision(
-            _sampling_insts(self._edited)[index], decision, remove_postproc=True
+            sampling_insts(self._edited)[index], decision, remove_postproc=True
         )
         primitives = [s for s in self._steps if not s.is_decision_edit]
         try:
             sch = _materialize(self._mod, edited, primitives)
         except StepError as exc:
             raise IllegalStepError(f"{step.to_text()} breaks an earlier step: {exc}") from exc
-        kept = _plain(sch.trace.get_decision(_sampling_insts(sch.trace)[index]))
+        kept = plain_decision(sch.trace.get_decision(sampling_insts(sch.trace)[index]))
         if kept != decision:
-            raise IllegalStepError(self._rejected_decision(step, decision, kept))
+            raise self._rejected_decision(step, decision, kept)
         return State(self._mod, self._base, edited, self._steps + (step,), sch)
 
-    def _rejected_decision(self, step: Step, decision: Any, kept: Any) -> str:
-        """Why TVM replaced a decision on replay; lists the valid compute locations."""
+    def _rejected_decision(self, step: Step, decision: Any, kept: Any) -> IllegalStepError:
+        """Why TVM replaced a decision on replay, with the valid compute locations
+        (``valid_values``) for a ``set_compute_location``."""
         message = f"{step.to_text()}: TVM does not accept {decision} here (it would use {kept})"
         if step.kind != "set_compute_location":
-            return message
+            return IllegalStepError(message)
         index = int(step["decision"][1:])
-        inst = _sampling_insts(self._edited)[index]
+        inst = sampling_insts(self._edited)[index]
 
         def kept_for(candidate: int) -> int:
             trial = self._edited.with_decision(inst, candidate, remove_postproc=True)
             sch = _materialize(self._mod, trial, ())
-            return _plain(sch.trace.get_decision(_sampling_insts(sch.trace)[index]))
+            return plain_decision(sch.trace.get_decision(sampling_insts(sch.trace)[index]))
 
         # TVM snaps an invalid location to a valid one (a too large one to the last candidate),
         # so a value is valid iff replaying keeps it.
@@ -285,4 +283,4 @@ class State:
         valid = [c for c in range(-2, last + 1) if kept_for(c) == c]
         labels = {v: k for k, v in COMPUTE_LOCATION_NAMES.items()}
         shown = ", ".join(f"{v} ({labels[v]})" if v in labels else str(v) for v in valid)
-        return f"{message}; valid locations: {shown}"
+        return IllegalStepError(f"{message}; valid locations: {shown}", valid_values=tuple(valid))

@@ -1,9 +1,8 @@
 """Test kit: real local servers (OpenAI-compatible, fault-injecting), the search-strategy
 conformance suite, and helpers for tests."""
 
+from ..serving import BackgroundHTTPServer, OpenAICompatServer, chat_completion_body, serve_forever
 from .fault_server import Fault, FaultServer, free_port
-from .http_server import BackgroundHTTPServer
-from .openai_server import OpenAICompatServer, chat_completion_body, serve_forever
 from .strategy_conformance import ConformanceConfig, HandTuner, StrategyConformance
 
 __all__ = [

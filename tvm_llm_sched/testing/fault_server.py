@@ -13,8 +13,8 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .http_server import BackgroundHTTPServer, RequestHandler, error_body
-from .openai_server import chat_completion_body
+from ..serving.http_server import BackgroundHTTPServer, RequestHandler, error_body
+from ..serving.openai_server import chat_completion_body
 
 _MODEL = "fault-server"
 _HUGE_MARK = "@@huge-content@@"

@@ -41,16 +41,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import os
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
+from ..measure.latency import FAILED_RUN_SECS, latency_us
+
 StrategyFactory = Callable[[], Any]
 """Returns a fresh search strategy (``ms.search_strategy.SearchStrategy`` or a derived object)."""
-
-FAILED_RUN_SECS = 1e10
-"""What MetaSchedule's ``AddToDatabase`` callback stores as the run time of a failed candidate."""
 
 INJECTED_FAILURE = "injected failure (strategy conformance check)"
 
@@ -136,10 +134,7 @@ def replay_record(record: Any, mod: Any = None) -> Any:
 
 def record_latency_us(record: Any) -> float | None:
     """Mean measured latency of a tuning record in us; ``None`` for a failed candidate."""
-    secs = [float(s) for s in (record.run_secs or [])]
-    if not secs or any(not math.isfinite(s) or s <= 0 or s >= FAILED_RUN_SECS / 10 for s in secs):
-        return None
-    return 1e6 * sum(secs) / len(secs)
+    return latency_us(record)
 
 
 def measure_in_process(

@@ -1,15 +1,15 @@
 """Tune one workload end to end: strategy, progress bar, verified best schedule, summary."""
 
+from .driver import run_tune_tir
 from .progress import ProgressCallback
 from .recording import RunManifest
-from .run import STRATEGIES, TuneResult, best_verified, make_strategy, tune_workload
+from .run import TuneResult, best_verified, tune_workload
 
 __all__ = [
-    "STRATEGIES",
     "ProgressCallback",
     "RunManifest",
     "TuneResult",
     "best_verified",
-    "make_strategy",
+    "run_tune_tir",
     "tune_workload",
 ]

@@ -8,6 +8,8 @@ from typing import Any
 from tvm.ir.utils import derived_object
 from tvm.s_tir.meta_schedule.measure_callback import PyMeasureCallback
 
+from ..measure.latency import latency_us
+
 
 @derived_object
 class ProgressCallback(PyMeasureCallback):
@@ -32,9 +34,9 @@ class ProgressCallback(PyMeasureCallback):
         runner_results: list[Any],
     ) -> None:
         for result in runner_results:
-            secs = [float(s) for s in (result.run_secs or [])]
-            if not result.error_msg and secs:
-                self.best_us = min(self.best_us, 1e6 * sum(secs) / len(secs))
+            latency = latency_us(result)
+            if latency is not None:
+                self.best_us = min(self.best_us, latency)
         self.bar.update(len(runner_results))
         if math.isfinite(self.best_us):
             self.bar.set_postfix_str(f"best={self.best_us:.1f}us")

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import os
 import random
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import VerificationError
+from ..measure.latency import latency_us
+from ..search.strategies import StrategySpec, make_strategy
+from .driver import default_callbacks, run_tune_tir
 from .recording import CHAT_DIR, RunManifest
 
 logger = logging.getLogger("tvm_llm_sched.tune")
-
-STRATEGIES = ("llm", "evolutionary", "replay-trace", "replay-func")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -97,40 +96,6 @@ class TuneResult:
         )
 
 
-@contextlib.contextmanager
-def _quiet_console(quiet: bool) -> Iterator[None]:
-    """Keep MetaSchedule's console at WARNING (its log files in the work dir still get DEBUG).
-
-    MetaSchedule copies the level of its logger into its console handler when a tuning run starts,
-    so the progress bar is not buried under task tables and XGBoost iterations.
-    """
-    ms_logger = logging.getLogger("tvm.s_tir.meta_schedule")
-    previous = ms_logger.level
-    if quiet:
-        ms_logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        ms_logger.setLevel(previous)
-
-
-def make_strategy(name: str, *, proposer: Any = None, seed: int | None = None) -> Any:
-    """A strategy for ``ms.tune_tir``: ``"llm"`` is :class:`LLMGuidedSearch`, others TVM's.
-
-    Raises
-    ------
-    ValueError
-        For an unknown name.
-    """
-    if name == "llm":
-        from ..search import LLMGuidedSearch
-
-        return LLMGuidedSearch(proposer, seed=seed)
-    if name in STRATEGIES:
-        return name
-    raise ValueError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}")
-
-
 def best_verified(
     database: Any, workload: Any, target: Any, *, top_k: int = 8, check: Any = None
 ) -> tuple[Any, float, Any, int]:
@@ -167,16 +132,17 @@ def best_verified(
     committed = database.commit_workload(workload.mod)
     wrong = 0
     for record in database.get_top_k(committed, top_k):
-        secs = [float(s) for s in record.run_secs]
-        sch = record.as_measure_candidate().sch
-        report = check(sch)
+        latency = latency_us(record)
+        if latency is None:  # get_top_k lists only measured records; a failure is never best
+            continue
+        report = check(record.as_measure_candidate().sch)
         if report.ok:
-            return record, 1e6 * sum(secs) / len(secs), report, wrong
+            return record, latency, report, wrong
         wrong += 1
         logger.error(
             "WRONG RESULT: a schedule measured at %.1f us disagrees with the unscheduled program "
             "(%s); it is not returned as best",
-            1e6 * sum(secs) / len(secs),
+            latency,
             report.message,
         )
     raise VerificationError(f"none of the {top_k} best schedules of {workload.name} verified")
@@ -248,8 +214,8 @@ def tune_workload(
     trials : int
         New trials to measure (a work dir that has records is resumed, not repeated).
     strategy : str
-        ``"llm"`` (LLMGuidedSearch with ``proposer``), ``"evolutionary"``, ``"replay-trace"`` or
-        ``"replay-func"``.
+        ``"llm"`` (LLMGuidedSearch with ``proposer``), ``"evolutionary"``, ``"replay-trace"``,
+        ``"replay-func"`` or ``module:callable`` (:mod:`tvm_llm_sched.search.strategies`).
     target : str | dict | tvm.target.Target | None
         Defaults to the host CPU with ``mcpu``.
     work_dir : str | Path | None
@@ -289,11 +255,10 @@ def tune_workload(
         workload.
     """
     import tqdm
-    from tvm.s_tir import meta_schedule as ms
 
-    from ..bench.references import EvaluatorSettings, time_unscheduled
     from ..hardware import resolve_target, target_to_dict, use_target_cores
     from ..measure import MeasurementStore, recording_measurer, replaying_measurer
+    from ..measure.timing import EvaluatorSettings, time_unscheduled
     from ..tvm_compat import local_builder, preload_tensor_intrin
     from ..workloads import load_workload
     from .progress import ProgressCallback
@@ -337,29 +302,24 @@ def tune_workload(
         builder, runner = recorder.builder, recorder.runner
     chosen = make_strategy(strategy, proposer=proposer, seed=seed)
     suffix = "-replay" if replay is not None else ""
-    work_dir = Path(work_dir or Path("work_dirs") / f"{workload.slug}-{strategy}{suffix}")
+    slug = StrategySpec(strategy).slug
+    work_dir = Path(work_dir or Path("work_dirs") / f"{workload.slug}-{slug}{suffix}")
     if replay is not None and _has_records(work_dir):
         raise ValueError(f"a replay needs a work dir without records; {work_dir} has some")
-    work_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    with (
-        _quiet_console(progress),
-        tqdm.tqdm(total=trials, unit="trial", desc=workload.name, disable=not progress) as bar,
-    ):
-        database = ms.tune_tir(
+    with tqdm.tqdm(total=trials, unit="trial", desc=workload.name, disable=not progress) as bar:
+        database = run_tune_tir(
             workload.mod,
             target,
-            str(work_dir),
-            max_trials_global=trials,
+            work_dir,
+            max_trials=trials,
             num_trials_per_iter=num_trials_per_iter,
             builder=builder,
             runner=runner,
-            measure_callbacks=[
-                *ms.measure_callback.MeasureCallback.create("default"),
-                ProgressCallback(bar),
-            ],
+            measure_callbacks=[*default_callbacks(), ProgressCallback(bar)],
             strategy=chosen,
             seed=seed,
+            quiet=progress,
         )
     wall = time.perf_counter() - start
     record, best_us, report, wrong = best_verified(database, workload, target)

@@ -12,16 +12,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..testing import OpenAICompatServer
-from ..testing.http_server import RequestHandler, error_body
-from ..testing.openai_server import CHAT_PATH, Responder
-from .base import Proposer
-from .expert import ExpertPolicy
-from .prompts import format_reply, parse_prompt
+from ..proposers.base import Proposer
+from ..proposers.expert import ExpertPolicy
+from ..proposers.prompts import format_reply, parse_prompt
+from .http_server import RequestHandler, error_body
+from .openai_server import CHAT_PATH, OpenAICompatServer, Responder
 
 
 def policy_responder(proposer: Proposer | None = None) -> Responder:
-    """A responder for :class:`~tvm_llm_sched.testing.OpenAICompatServer` answering with a proposer.
+    """A responder for :class:`~tvm_llm_sched.serving.OpenAICompatServer` answering with a proposer.
 
     Parameters
     ----------
@@ -47,7 +46,7 @@ def policy_responder(proposer: Proposer | None = None) -> Responder:
 
 
 class PolicyServer(OpenAICompatServer):
-    """:class:`~tvm_llm_sched.testing.OpenAICompatServer` that answers a chat request without a
+    """:class:`~tvm_llm_sched.serving.OpenAICompatServer` that answers a chat request without a
     situation with an OpenAI-style HTTP 400 instead of a 500.
 
     Parameters
@@ -55,12 +54,12 @@ class PolicyServer(OpenAICompatServer):
     proposer : Proposer | None
         See :func:`policy_responder`.
     **kwargs
-        ``host``, ``port``, ``model`` as for :class:`~tvm_llm_sched.testing.OpenAICompatServer`.
+        ``host``, ``port``, ``model`` as for :class:`~tvm_llm_sched.serving.OpenAICompatServer`.
 
     Examples
     --------
     >>> import httpx
-    >>> from tvm_llm_sched.proposers.base import Proposal
+    >>> from tvm_llm_sched.proposers.base import Proposal, Proposer
     >>> class Nothing(Proposer):
     ...     def propose(self, situation, *, k=4, validate=None):
     ...         return Proposal()

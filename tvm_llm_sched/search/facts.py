@@ -1,0 +1,336 @@
+"""Facts about a state, read from TVM: the search side of :mod:`tvm_llm_sched.proposers.facts`.
+
+:func:`state_facts` fills the typed schema that proposers read: every sampled decision with the
+block iterator it acts on, the categorical choices and compute locations, the reductions one core
+runs alone, and the CPU numbers of the target.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+from ..ir.naming import SAMPLE_KINDS, NameTable, iter_stmts, plain_decision
+from ..proposers.facts import (
+    CategoricalDecision,
+    ComputeLocationDecision,
+    CpuFacts,
+    Decision,
+    Facts,
+    SerialReduction,
+    TileDecision,
+)
+
+
+def _producer(insts: list[Any], rv: Any) -> Any | None:
+    for inst in insts:
+        if any(out.same_as(rv) for out in inst.outputs):
+            return inst
+    return None
+
+
+def _consumer(insts: list[Any], start: int, rv: Any, kind: str) -> Any | None:
+    for inst in insts[start + 1 :]:
+        if inst.kind.name == kind and any(arg.same_as(rv) for arg in inst.inputs):
+            return inst
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _block_iter_info(mod: Any, block_name: str, loop_index: int) -> dict[str, Any]:
+    """Iterator facts of the ``loop_index``-th loop of ``block_name`` in the unscheduled ``mod``.
+
+    Cached: it depends only on the workload, and proposers ask for it on every situation. Callers
+    copy the result (``dict.update``), never mutate it.
+    """
+    import tvm
+
+    try:
+        sch = tvm.s_tir.Schedule(mod)
+        block_rv = sch.get_sblock(block_name)
+        loops = sch.get_loops(block_rv)
+        loop_var = sch.get(loops[loop_index]).loop_var
+        block = sch.get(block_rv)
+    except Exception:  # block made by a schedule rule (e.g. an rfactor block): no original loop
+        return {}
+    bindings = _bindings(sch, block_rv)
+    for iter_var, value in zip(block.iter_vars, bindings, strict=False):
+        if _uses(value, loop_var):
+            out_region = block.writes[0].region if block.writes else []
+            innermost = bool(out_region) and _uses(out_region[-1].min, iter_var.var)
+            reads_innermost = [
+                _uses(read.region[-1].min, iter_var.var) for read in block.reads if read.region
+            ]
+            return {
+                "iter": str(iter_var.var.name),
+                "reduction": int(iter_var.iter_type) == 2,
+                "output_innermost": innermost,
+                "inputs_innermost": sum(reads_innermost),
+            }
+    return {}
+
+
+def _bindings(sch: Any, block_rv: Any) -> list[Any]:
+    import tvm
+
+    block = sch.get(block_rv)
+    for stmt in iter_stmts(sch.mod["main"].body):
+        if isinstance(stmt, tvm.s_tir.SBlockRealize) and stmt.block.same_as(block):
+            return list(stmt.iter_values)
+    return []
+
+
+_TRANSCENDENTAL = frozenset(
+    f"tirx.{name}"
+    for name in (
+        "exp",
+        "exp2",
+        "exp10",
+        "log",
+        "log2",
+        "log10",
+        "pow",
+        "tanh",
+        "sigmoid",
+        "erf",
+        "sin",
+        "cos",
+        "tan",
+        "atan",
+        "sqrt",
+        "rsqrt",
+    )
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _calls_transcendental(mod: Any, block_name: str) -> bool:
+    """Whether block ``block_name`` of ``mod`` computes a transcendental function (``exp``, ...):
+    inlining such a block into several consumers computes it once per consumer."""
+    import tvm
+
+    try:
+        sch = tvm.s_tir.Schedule(mod)
+        body = sch.get(sch.get_sblock(block_name)).body
+    except Exception:  # a block made by a schedule rule: not in the workload
+        return False
+    return _mentions_op(getattr(body, "value", None), _TRANSCENDENTAL)
+
+
+def _operands(expr: Any) -> list[Any]:
+    """The sub-expressions of a TIR expression (tvm 0.27 has no Python expr visitor)."""
+    children = [
+        getattr(expr, f, None)
+        for f in ("a", "b", "value", "condition", "true_value", "false_value")
+    ]
+    children += list(getattr(expr, "args", ()) or ())
+    # Plain numbers are the ``value`` of constants, not expressions.
+    return [c for c in children if c is not None and not isinstance(c, (str, int, float))]
+
+
+def _mentions_op(expr: Any, ops: frozenset[str]) -> bool:
+    if expr is None:
+        return False
+    op = getattr(expr, "op", None)
+    if op is not None and getattr(op, "name", None) in ops:
+        return True
+    return any(_mentions_op(child, ops) for child in _operands(expr))
+
+
+def _uses(expr: Any, var: Any) -> bool:
+    """Whether TIR expression ``expr`` mentions ``var``."""
+    if expr.same_as(var):
+        return True
+    # TVM 0.27's arithmetic nodes (``tvm.ir.prim.expr.Add``, ...) carry no ``dtype`` attribute:
+    # recurse into anything that is an IR object.
+    return any(hasattr(child, "same_as") and _uses(child, var) for child in _operands(expr))
+
+
+def decision_facts(sch: Any, mod: Any) -> tuple[Decision, ...]:
+    """One typed fact per sampled decision of ``sch.trace`` (``d0, d1, ...`` in trace order).
+
+    Parameters
+    ----------
+    sch : tvm.s_tir.Schedule
+        A schedule with a MetaSchedule trace (a design-space sample or a state built on one).
+    mod : tvm.IRModule
+        The unscheduled workload (to read iterator kinds and output layout).
+    """
+    if sch.trace is None:
+        return ()
+    trace = sch.trace
+    insts = list(trace.insts)
+    facts: list[Decision] = []
+    for position, inst in enumerate(insts):
+        kind = inst.kind.name
+        if kind not in SAMPLE_KINDS:
+            continue
+        name = f"d{len(facts)}"
+        value = plain_decision(trace.get_decision(inst))
+        if kind == "SamplePerfectTile":
+            facts.append(
+                TileDecision(
+                    name=name,
+                    value=tuple(value),
+                    extent=math.prod(value),
+                    n=int(inst.attrs[0]),
+                    max_innermost=int(inst.attrs[1]),
+                    rfactor_level=_rfactor_level(insts, position, inst),
+                    **_loop_origin(insts, mod, inst.inputs[0]),
+                )
+            )
+        elif kind == "SampleCategorical":
+            annotate = _consumer(insts, position, inst.outputs[0], "Annotate")
+            facts.append(
+                CategoricalDecision(
+                    name=name,
+                    value=value,
+                    candidates=tuple(plain_decision(inst.attrs[0])),
+                    target=str(annotate.attrs[0]) if annotate is not None else "",
+                )
+            )
+        else:
+            getter = _producer(insts, inst.inputs[0])
+            block = (
+                str(getter.attrs[0])
+                if getter is not None and getter.kind.name == "GetSBlock"
+                else ""
+            )
+            facts.append(
+                ComputeLocationDecision(
+                    name=name,
+                    value=value,
+                    block=block,
+                    expensive=_calls_transcendental(mod, block),
+                )
+            )
+    return tuple(facts)
+
+
+def _loop_origin(insts: list[Any], mod: Any, loop_rv: Any) -> dict[str, Any]:
+    """Block and iterator facts of a loop the trace got from ``GetLoops`` (directly, or fused
+    from several such loops: then the first one's iterator speaks for the fused loop, as the
+    rules fuse loops of one kind only)."""
+    origin = _producer(insts, loop_rv)
+    if origin is not None and origin.kind.name == "Fuse" and origin.inputs:
+        loop_rv = origin.inputs[0]
+        origin = _producer(insts, loop_rv)
+    if origin is None or origin.kind.name != "GetLoops":
+        return {}
+    block_inst = _producer(insts, origin.inputs[0])
+    if block_inst is None or block_inst.kind.name != "GetSBlock":
+        return {}
+    index = next(i for i, o in enumerate(origin.outputs) if o.same_as(loop_rv))
+    block = str(block_inst.attrs[0])
+    return {"block": block, **_block_iter_info(mod, block, index)}
+
+
+def _rfactor_level(insts: list[Any], position: int, sample: Any) -> int | None:
+    """Which tile level of ``sample`` an ``RFactor`` turns into a spatial loop of the rf block
+    (its partial results), or None. MetaSchedule's AddRFactor rule splits a reduction loop with
+    the sampled tile, then rfactors one of the split loops."""
+    split = next(
+        (
+            inst
+            for inst in insts[position + 1 :]
+            if inst.kind.name == "Split"
+            and any(arg.same_as(sample.outputs[0]) for arg in inst.inputs)
+        ),
+        None,
+    )
+    if split is None:
+        return None
+    for level, loop in enumerate(split.outputs):
+        if _consumer(insts, position, loop, "RFactor") is not None:
+            return level
+    return None
+
+
+# A reduction shorter than this many iterations per core is not worth splitting over the cores.
+_MIN_RUN_PER_CORE = 64
+
+
+def serial_reduction_facts(sch: Any, cores: int) -> tuple[SerialReduction, ...]:
+    """Reduction blocks that one core runs alone, and the step that starts to split them.
+
+    A block qualifies when the loops outside its outermost reduction loop have fewer than
+    ``cores`` iterations in all (nothing for a parallel loop to share), as after MetaSchedule's
+    AddRFactor puts a full reduction's partial results in the innermost, vectorized loop. Its
+    design space has no program that spreads such a reduction over the cores; two steps do:
+    ``split`` the reduction loop into ``cores`` parts (``"action": "split"``), then ``rfactor``
+    over those parts (``"action": "rfactor"``), whose outer loop the postprocessor parallelizes.
+
+    Returns
+    -------
+    tuple[SerialReduction, ...]
+        One per block; ``loop`` is the loop's name in the step IR.
+    """
+    if cores < 2:
+        return ()
+    names = NameTable(sch)
+    out = []
+    for site in names.blocks.values():
+        if f"{site.name}_rf" in names.blocks:
+            continue  # its rfactor block would repeat that name (the rfactor step refuses it)
+        try:
+            block_rv = names.block_rv(sch, site.name)
+        except Exception:  # a name the table cannot reach: no fact, no step
+            continue
+        reduce_vars = [
+            value
+            for iter_var, value in zip(site.node.iter_vars, _bindings(sch, block_rv), strict=False)
+            if int(iter_var.iter_type) == 2
+        ]
+        loops = [names.loops[name] for name in site.loops if name in names.loops]
+        reduce_at = [
+            i
+            for i, loop in enumerate(loops)
+            if any(_uses(value, loop.node.loop_var) for value in reduce_vars)
+        ]
+        if not reduce_at:
+            continue
+        first = reduce_at[0]
+        outside = math.prod(int(loop.node.extent) for loop in loops[:first])
+        extent = int(loops[first].node.extent)
+        if outside >= cores:
+            continue
+        if extent == cores and len(reduce_at) > 1:
+            action = "rfactor"
+        elif extent % cores == 0 and extent >= _MIN_RUN_PER_CORE * cores:
+            action = "split"
+        else:
+            continue
+        out.append(
+            SerialReduction(block=site.name, loop=loops[first].name, extent=extent, action=action)
+        )
+    return tuple(out)
+
+
+def cpu_facts(cpu: Any) -> CpuFacts:
+    """The CPU numbers the policy needs, from a :class:`~tvm_llm_sched.hardware.CpuInfo`."""
+    return CpuFacts(
+        lanes=cpu.fp32_lanes,
+        cores=cpu.cores,
+        simd_bits=cpu.simd_bits,
+        l1d_kib=cpu.l1d_kib,
+        l2_kib=cpu.l2_kib,
+        l3_kib=cpu.l3_kib,
+    )
+
+
+def state_facts(state: Any, cpu: Any) -> Facts:
+    """The facts of a step-language state for a CPU (a :class:`~tvm_llm_sched.hardware.CpuInfo`).
+
+    Parameters
+    ----------
+    state : tvm_llm_sched.steps.State
+        The state.
+    cpu : CpuInfo
+        The target's CPU.
+    """
+    return Facts(
+        decisions=decision_facts(state.schedule, state.mod),
+        cpu=cpu_facts(cpu),
+        serial_reductions=serial_reduction_facts(state.schedule, cpu.cores),
+    )
