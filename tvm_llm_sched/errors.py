@@ -17,6 +17,7 @@ Every error this package raises on purpose derives from :class:`TvmLlmSchedError
     │   ├── StepSyntaxError                unparsable text / JSON, unknown kind, wrong arity
     │   ├── UnknownSiteError               the named block, loop or decision does not exist
     │   └── IllegalStepError               illegal parameters, or the schedule refused it
+    ├── DependencyError(ImportError)       an optional dependency the call needs is missing
     ├── VerificationError                  a built schedule disagrees with the reference
     └── DatasetError                       a tuning database or dataset file is unusable
         └── DatabaseRecordError            one broken line / record (``path``, ``line``)
@@ -111,6 +112,10 @@ class IllegalStepError(StepError):
     def __init__(self, message: str, *, valid_values: tuple[int, ...] = ()):
         super().__init__(message)
         self.valid_values = tuple(valid_values)
+
+
+class DependencyError(TvmLlmSchedError, ImportError):
+    """A dependency the call needs is not installed; the message names the install command."""
 
 
 class VerificationError(TvmLlmSchedError):

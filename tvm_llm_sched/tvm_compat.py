@@ -43,6 +43,30 @@ def _patched_stack() -> Iterator[None]:
         inspect.stack = original
 
 
+def require_xgboost() -> None:
+    """Fail early, with the fix, when no XGBoost is installed.
+
+    MetaSchedule's cost model and the search's ranker need the ``xgboost`` module, but the package
+    names no XGBoost distribution (``xgboost`` and ``xgboost-cpu`` install the same module, and
+    naming one would let pip overwrite a build the user has). Without this check a run measures
+    its first batch and then dies inside TVM with ``No module named 'xgboost'``.
+
+    Raises
+    ------
+    DependencyError
+        If ``import xgboost`` would fail.
+    """
+    import importlib.util
+
+    from .errors import DependencyError
+
+    if importlib.util.find_spec("xgboost") is None:
+        raise DependencyError(
+            "tuning needs XGBoost (MetaSchedule's cost model): pip install 'tvm-llm-sched[cpu]' "
+            "(xgboost-cpu), or install your own xgboost"
+        )
+
+
 def preload_tensor_intrin() -> None:
     """Import ``tvm.s_tir.tensor_intrin`` quickly (MetaSchedule's TuneContext imports it).
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import inspect
 import sys
 
+import pytest
+
 from tvm_llm_sched.tvm_compat import _patched_stack, _shallow_stack, preload_tensor_intrin
 
 
@@ -32,3 +34,20 @@ def test_patch_is_scoped_and_import_works():
     from tvm.s_tir import meta_schedule as ms
 
     assert ms.TuneContext is not None
+
+
+def test_require_xgboost_names_the_install_command(monkeypatch):
+    """No XGBoost distribution is a core dependency: a missing one fails before any tuning."""
+    import importlib.util
+
+    from tvm_llm_sched.errors import DependencyError
+    from tvm_llm_sched.tvm_compat import require_xgboost
+
+    require_xgboost()  # installed here (the test command installs the cpu extra)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "xgboost" else real(name, *a)
+    )
+    with pytest.raises(DependencyError, match=r"tvm-llm-sched\[cpu\]") as caught:
+        require_xgboost()
+    assert isinstance(caught.value, ImportError)

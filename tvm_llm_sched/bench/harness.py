@@ -20,6 +20,7 @@ from pathlib import Path
 from ..hardware import detect_cpu, resolve_target, use_target_cores
 from ..search.strategies import StrategySpec, parse_strategies
 from ..tune.driver import default_callbacks, run_tune_tir
+from ..tvm_compat import require_xgboost
 from ..workloads import Workload, load_workload
 from .builders import make_builder
 from .config import BenchConfig
@@ -144,6 +145,12 @@ def tune_one(
     return run
 
 
+def _has_matplotlib() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
+
+
 def _progress(total: int, initial: int):
     from tqdm import tqdm
 
@@ -169,6 +176,9 @@ def run_matrix(config: BenchConfig, *, progress: bool = True) -> BenchResults:
     # of seconds in TVM 0.27); do it now so the first run of the process is not charged for it.
     import tvm.s_tir.tensor_intrin  # noqa: F401
 
+    require_xgboost()
+    if not _has_matplotlib():  # the plots come last: say so before hours of tuning
+        logger.warning("matplotlib is missing: no plots (pip install 'tvm-llm-sched[bench]')")
     target = resolve_target(config.target)
     use_target_cores(target)
     keys = plan(config)
@@ -256,8 +266,10 @@ def write_outputs(
     )
     csv_path = out_dir / "summary.csv"
     write_csv(csv_path, summary_rows(results.runs, results.references, budgets))
-    plot_all(results.runs, results.references, max(budgets), out_dir / "plots")
-    paths = {"json": combined, "csv": csv_path, "plots": out_dir / "plots"}
+    paths = {"json": combined, "csv": csv_path}
+    if _has_matplotlib():
+        plot_all(results.runs, results.references, max(budgets), out_dir / "plots")
+        paths["plots"] = out_dir / "plots"
     if report is not None:
         section = render_report(
             results, budgets, command=command, out_dir=str(out_dir), notes=notes

@@ -13,7 +13,12 @@ from .summary import read_at_budget
 
 
 def _pyplot():
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError as error:  # matplotlib is the `bench` extra, not a core dependency
+        raise ImportError(
+            "benchmark plots need matplotlib: pip install 'tvm-llm-sched[bench]'"
+        ) from error
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

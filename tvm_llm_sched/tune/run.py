@@ -259,12 +259,13 @@ def tune_workload(
     from ..hardware import resolve_target, target_to_dict, use_target_cores
     from ..measure import MeasurementStore, recording_measurer, replaying_measurer
     from ..measure.timing import EvaluatorSettings, time_unscheduled
-    from ..tvm_compat import local_builder, preload_tensor_intrin
+    from ..tvm_compat import local_builder, preload_tensor_intrin, require_xgboost
     from ..workloads import load_workload
     from .progress import ProgressCallback
 
     if record_to is not None and replay_from is not None:
         raise ValueError("record_to and replay_from exclude each other")
+    require_xgboost()
     preload_tensor_intrin()
     replay = None
     if replay_from is not None:
