@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from .expr import format_float
-from .naming import NameTable
+from .naming import NameTable, decided_block_name
 from .syntax import annotation_token
 
 DEFAULT_MAX_INNERMOST = 64
@@ -93,8 +93,7 @@ def decision_lines(sch: Any, names: NameTable) -> list[str]:
             )
         else:  # SampleComputeLocation
             getter = index_of.producer.get(inst.inputs[0])
-            is_get = getter is not None and getter.kind.name == "GetSBlock"
-            block = str(getter.attrs[0]) if is_get else "?"
+            block = decided_block_name(sch, getter, inst.inputs[0]) or "?"
             where = {-2: "inline", -1: "root"}.get(value) or _loop_name(sch, names, inst.outputs[0])
             lines.append(f"d{index} compute_location({block})={where}")
     return lines

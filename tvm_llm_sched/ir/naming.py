@@ -33,6 +33,24 @@ def sampling_insts(trace: Any) -> list[Any]:
     return [inst for inst in trace.insts if inst.kind.name in SAMPLE_KINDS]
 
 
+def decided_block_name(sch: Any, getter: Any, block_rv: Any) -> str:
+    """The name of the block a ``SampleComputeLocation`` decides on ("" if unknown).
+
+    ``getter`` is the instruction that produced ``block_rv``: a ``GetSBlock`` names it; a block
+    reached otherwise (e.g. ``GetProducers`` of an rfactor block) is looked up in ``sch``, which
+    works while the block still exists (an inlined one is gone).
+    """
+    if getter is not None and getter.kind.name == "GetSBlock":
+        return str(getter.attrs[0])
+    from tvm.s_tir.schedule import _ffi_api
+
+    try:
+        # The raw FFI call: Schedule.get's runtime type checker costs ~10x the lookup itself.
+        return str(_ffi_api.ScheduleGet(sch, block_rv).name_hint)
+    except Exception:  # the RV expired (its block was inlined or replaced)
+        return ""
+
+
 def plain_decision(value: Any) -> Any:
     """A trace decision (or a sampling attribute) as Python ints: a list for tilings."""
     if hasattr(value, "__len__") and not isinstance(value, str):

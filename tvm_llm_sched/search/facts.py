@@ -11,7 +11,7 @@ import functools
 import math
 from typing import Any
 
-from ..ir.naming import SAMPLE_KINDS, NameTable, iter_stmts, plain_decision
+from ..ir.naming import SAMPLE_KINDS, NameTable, decided_block_name, iter_stmts, plain_decision
 from ..proposers.facts import (
     CategoricalDecision,
     ComputeLocationDecision,
@@ -191,12 +191,7 @@ def decision_facts(sch: Any, mod: Any) -> tuple[Decision, ...]:
                 )
             )
         else:
-            getter = _producer(insts, inst.inputs[0])
-            block = (
-                str(getter.attrs[0])
-                if getter is not None and getter.kind.name == "GetSBlock"
-                else ""
-            )
+            block = decided_block_name(sch, _producer(insts, inst.inputs[0]), inst.inputs[0])
             facts.append(
                 ComputeLocationDecision(
                     name=name,
