@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
+import os
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
+logger = logging.getLogger("tvm_llm_sched")
+
 _tensor_intrin_loaded = False
+_builder_fix_installed = False
+
+BUILDER_FIX_ENV = "TVM_LLM_SCHED_BUILDER_FIX"
+"""Set to ``0`` to keep MetaSchedule's default ``LocalBuilder`` as it is (see
+:func:`install_builder_fix`)."""
+WORKER_REPORT_ENV = "TVM_LLM_SCHED_WORKER_REPORT"
+"""When set to a file path, :func:`fast_worker_imports` appends ``<pid> <seconds>`` to it: how long
+a build worker's ``import tvm.s_tir.tensor_intrin`` took (a check that workers got the fix)."""
 
 
 def _shallow_stack(context: int = 1) -> list[inspect.FrameInfo]:
@@ -79,6 +92,68 @@ def preload_tensor_intrin() -> None:
     with _patched_stack():
         import tvm.s_tir.tensor_intrin  # noqa: F401
     _tensor_intrin_loaded = True
+
+
+def fast_worker_imports() -> None:
+    """``LocalBuilder`` worker initializer: import ``tvm.s_tir.tensor_intrin`` the fast way.
+
+    Every build worker imports it for its first build (``default_build``), which takes 20-40 s
+    on a busy 2-core machine, around the builder's 30 s timeout; with this initializer the import
+    takes a few seconds and the build finds it done.
+    """
+    start = time.perf_counter()
+    # Not preload_tensor_intrin(): this function reaches the worker pickled by value, with a
+    # snapshot of this module's globals, whose "already loaded" flag is the parent's.
+    if "tvm.s_tir.tensor_intrin" not in sys.modules:
+        with _patched_stack():
+            import tvm.s_tir.tensor_intrin  # noqa: F401
+    report = os.environ.get(WORKER_REPORT_ENV)
+    if report:
+        with open(report, "a") as out:
+            out.write(f"{os.getpid()} {time.perf_counter() - start:.3f}\n")
+
+
+def install_builder_fix() -> bool:
+    """Give the workers of MetaSchedule's default builder the fast import; once per process.
+
+    ``ms.tune_tir(..., builder="local")`` (its default) and the Relax tuning passes make their
+    builder with ``Builder.create("local", ...)``. After this call, a builder made that way
+    without an ``initializer`` gets :func:`fast_worker_imports`; everything else about it is
+    MetaSchedule's. A builder object the user passes is never touched, nor one created with an
+    initializer of its own. ``LLMGuidedSearch()`` calls this; ``TVM_LLM_SCHED_BUILDER_FIX=0``
+    opts out.
+
+    Returns
+    -------
+    bool
+        Whether the fix is installed.
+    """
+    global _builder_fix_installed
+    if _builder_fix_installed:
+        return True
+    if os.environ.get(BUILDER_FIX_ENV, "").strip() == "0":
+        return False
+    import cloudpickle
+    from tvm.s_tir.meta_schedule.builder import Builder
+
+    original = Builder.create
+
+    def create(kind: str = "local", *args: Any, **kwargs: Any) -> Any:
+        if kind == "local" and kwargs.get("initializer") is None:
+            # Ship the initializer by value: popen workers do not see our sys.path additions.
+            cloudpickle.register_pickle_by_value(sys.modules[__name__])
+            kwargs["initializer"] = fast_worker_imports
+        return original(kind, *args, **kwargs)
+
+    create.__doc__ = original.__doc__
+    Builder.create = staticmethod(create)
+    _builder_fix_installed = True
+    logger.info(
+        "MetaSchedule's default LocalBuilder now imports tvm.s_tir.tensor_intrin fast in its "
+        "workers (%s=0 turns this off)",
+        BUILDER_FIX_ENV,
+    )
+    return True
 
 
 def lean_build(mod: Any, target: Any, _params: Any) -> Any:

@@ -11,7 +11,12 @@ from tvm.s_tir.meta_schedule.arg_info import ArgInfo
 from tvm.s_tir.meta_schedule.search_strategy import MeasureCandidate, PySearchStrategy
 
 from tvm_llm_sched.search import LLMGuidedSearch
-from tvm_llm_sched.testing import ConformanceConfig, HandTuner, StrategyConformance
+from tvm_llm_sched.testing import (
+    ConformanceConfig,
+    HandTuner,
+    StrategyConformance,
+    StrategySituations,
+)
 from tvm_llm_sched.testing import strategy_conformance as kit
 
 pytestmark = pytest.mark.tuning
@@ -106,3 +111,26 @@ def test_the_kit_catches_contract_violations(flaw, caught):
     else:
         with pytest.raises(AssertionError, match=caught):
             run_and_check()
+
+
+class TestLLMGuidedSituations(StrategySituations):
+    """LLMGuidedSearch in every MetaSchedule setting the kit drives (item by item)."""
+
+    @pytest.fixture
+    def strategy_factory(self):
+        return LLMGuidedSearch
+
+
+class TestReplayTraceSituations(StrategySituations):
+    """The control: TVM's ReplayTrace in the same settings (a check of the kit itself)."""
+
+    # ReplayTrace replays fresh samples without dedup or a postprocessing check of its own.
+    not_applicable = {
+        "refusing postprocessor": "ReplayTrace sends candidates its postprocessor refused",
+        "single program": "ReplayTrace measures the same program again",
+        "small space": "ReplayTrace repeats programs of a small space",
+    }
+
+    @pytest.fixture
+    def strategy_factory(self):
+        return lambda: ms.search_strategy.ReplayTrace()

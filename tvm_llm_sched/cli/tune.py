@@ -37,15 +37,28 @@ def tune(
         "--replay",
         help="Replay a run recorded with --record: no model, no measuring; settings come from it.",
     ),
+    rpc_tracker: str = typer.Option(
+        None, "--rpc-tracker", help="host:port of an RPC tracker: time candidates on its devices."
+    ),
+    rpc_key: str = typer.Option(None, "--rpc-key", help="Device key the RPC servers registered."),
+    rpc_timeout: float = typer.Option(60.0, "--rpc-timeout", help="RPC session timeout (s)."),
 ) -> None:
     """Tune WORKLOAD; print best latency, GFLOP/s, speedup and where the records are."""
     from ..errors import TvmLlmSchedError
-    from ..tune import tune_workload
+    from ..tune import rpc_runner, tune_workload
 
     if workload is None and replay is None:
         typer.echo("error: --workload is required (unless --replay names a recorded run)", err=True)
         raise typer.Exit(2)
+    if (rpc_tracker is None) != (rpc_key is None):
+        typer.echo("error: --rpc-tracker and --rpc-key go together", err=True)
+        raise typer.Exit(2)
     try:
+        runner = (
+            rpc_runner(rpc_tracker, rpc_key, session_timeout_s=rpc_timeout)
+            if rpc_tracker is not None
+            else None
+        )
         result = tune_workload(
             workload,
             trials=trials,
@@ -57,6 +70,7 @@ def tune(
             proposer=proposer,
             record_to=record,
             replay_from=replay,
+            runner=runner,
         )
     except (TvmLlmSchedError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)

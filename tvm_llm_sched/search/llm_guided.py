@@ -35,7 +35,7 @@ from tvm.s_tir.meta_schedule.search_strategy import MeasureCandidate, PySearchSt
 
 from ..measure.latency import latency_us
 from ..proposers.base import Proposer
-from ..tvm_compat import preload_tensor_intrin
+from ..tvm_compat import BUILDER_FIX_ENV, install_builder_fix, preload_tensor_intrin
 from .config import SearchConfig
 from .engine import BatchKeys, Candidate, Frontier, History, SearchEngine
 from .mutator_probability import LLMMutatorProbability
@@ -97,8 +97,11 @@ class LLMGuidedSearch(PySearchStrategy):
         self._speculative: concurrent.futures.Future | None = None
         self._speculative_history: History | None = None
         self._iteration_frontier: list[Frontier] = []
-        # ms.tune_tir builds its TuneContext after this constructor runs: make that import fast.
+        # ms.tune_tir builds its TuneContext after this constructor runs: make that import fast,
+        # and give the workers of its default builder the same fast import.
         preload_tensor_intrin()
+        install_builder_fix()
+        self._timeouts_reported = False
 
     # -- MetaSchedule lifecycle ------------------------------------------------------------------
     def _initialize_with_tune_context(self, context: Any) -> None:
@@ -125,8 +128,9 @@ class LLMGuidedSearch(PySearchStrategy):
         self.trials_sent = 0
         self.trials_measured = 0
         self.iteration = 0
-        mutator_probs = ctx.space_generator.mutator_probs
-        mutators = {type(m).__name__: m for m in mutator_probs}
+        # A space generator may have no mutators (ScheduleFn without mutator_probs, or {}): the
+        # search then runs on proposer steps and sampling alone.
+        mutators = {type(m).__name__: m for m in ctx.space_generator.mutator_probs or {}}
         self.mutator_probability = LLMMutatorProbability.for_context(
             ctx, advisor=self.proposer.mutator_weights
         )
@@ -135,7 +139,7 @@ class LLMGuidedSearch(PySearchStrategy):
             mod=ctx.mod,
             target=ctx.target,
             design_spaces=design_spaces,
-            postprocs=ctx.space_generator.postprocs,
+            postprocs=ctx.space_generator.postprocs or [],
             mutators=mutators,
             mutator_probability=self.mutator_probability,
             proposer=self.proposer,
@@ -143,8 +147,15 @@ class LLMGuidedSearch(PySearchStrategy):
             seed=seed if seed > 0 else 1,
             workload_name=str(ctx.task_name or "main"),
         )
-        self.ranker = CandidateRanker(ctx, cost_model, min_samples=self.config.ranker_min_samples)
+        # Without a cost model or a target (a context driven by hand, as TVM's strategy tests
+        # do) the strategy's own model stays off: its features need the target.
+        ranked = cost_model is not None and ctx.target is not None
+        self.ranker = CandidateRanker(
+            ctx, cost_model, min_samples=self.config.ranker_min_samples if ranked else 0
+        )
         self.workload = database.commit_workload(ctx.mod) if database is not None else None
+        # Without a database the strategy keeps its own view of what it measured.
+        self._measured: list[Frontier] = []
         self._remember_database()
 
     def post_tuning(self) -> None:
@@ -197,14 +208,35 @@ class LLMGuidedSearch(PySearchStrategy):
             if cand.mutator is not None and cand.parent_latency_us is not None:
                 improved = latency is not None and latency < cand.parent_latency_us
                 self.mutator_probability.record(cand.mutator, improved=improved)
+            if self.database is None and latency is not None:
+                self._measured.append(Frontier(pre=cand.pre, latency_us=latency))
         self.trials_measured += len(results)
         self._pending = []
+        self._report_build_timeouts(results)
         self.ranker.update(measure_candidates, results)
         if (
             self.config.mutator_update_every
             and self.iteration % self.config.mutator_update_every == 0
         ):
             self.mutator_probability.update()
+
+    def _report_build_timeouts(self, results: list[Any]) -> None:
+        """One clear error when most of a batch timed out in the builder (once per run)."""
+        timeouts = sum(1 for r in results if "Timeout" in str(r.error_msg or ""))
+        if self._timeouts_reported or not results or timeouts * 2 <= len(results):
+            return
+        self._timeouts_reported = True
+        logger.error(
+            "%d of %d candidates of this batch timed out in the builder. MetaSchedule's "
+            "LocalBuilder starts new workers every batch and each imports "
+            "tvm.s_tir.tensor_intrin (20-40 s on a busy machine, its timeout is 30 s). Fix: "
+            "pass builder=tvm_llm_sched.local_builder() to ms.tune_tir%s.",
+            timeouts,
+            len(results),
+            f" (the automatic fix is off: {BUILDER_FIX_ENV}=0)"
+            if not install_builder_fix()
+            else "",
+        )
 
     def clone(self) -> LLMGuidedSearch:
         # The proposer is shared: expert policies are stateless and HTTP clients are thread-safe.
@@ -214,9 +246,11 @@ class LLMGuidedSearch(PySearchStrategy):
 
     # -- the iteration ---------------------------------------------------------------------------
     def _frontier(self) -> list[Frontier]:
-        """The best measured schedules of this task, replayed without postprocessing."""
+        """The best measured schedules of this task, replayed without postprocessing (from the
+        strategy's own view when there is no database)."""
         if self.database is None or self.workload is None:
-            return []
+            best = sorted(self._measured, key=lambda f: f.latency_us)
+            return best[: self.config.frontier_size]
         out = []
         for record in self.database.get_top_k(self.workload, self.config.frontier_size):
             latency = latency_us(record)
@@ -236,6 +270,9 @@ class LLMGuidedSearch(PySearchStrategy):
         if records:
             self.engine.history.observe(latency_us(records[0]))
             logger.info("resuming from %d measured records", len(records))
+        stale = len(records) - len(known)
+        if stale:  # e.g. records of an older TVM or another design space: not built upon
+            logger.warning("%d database records of this task no longer replay; skipped", stale)
 
     def _choose(self, count: int) -> list[Candidate]:
         engine = self.engine

@@ -64,7 +64,9 @@ class LLMMutatorProbability:
     Parameters
     ----------
     defaults : Mapping[str, float]
-        Starting probabilities by mutator name (the target's MetaSchedule defaults).
+        Starting probabilities by mutator name (the target's MetaSchedule defaults). Empty for a
+        design space without mutators: then there is nothing to weigh, and the search mutates
+        nothing.
     advisor : Callable | None
         ``advisor(defaults, stats) -> dict[str, float] | None``; usually a proposer's
         ``mutator_weights``. ``None`` or a failing advisor falls back to
@@ -77,17 +79,16 @@ class LLMMutatorProbability:
         *,
         advisor: Callable[[Mapping[str, float], Mapping[str, MutatorStats]], Any] | None = None,
     ):
-        if not defaults:
-            raise ValueError("LLMMutatorProbability needs at least one mutator")
-        self.defaults = _normalized(defaults)
+        self.defaults = _normalized(defaults) if defaults else {}
         self.advisor = advisor
         self.stats: dict[str, MutatorStats] = {name: MutatorStats() for name in self.defaults}
         self.probabilities: dict[str, float] = dict(self.defaults)
 
     @classmethod
     def for_context(cls, context: Any, **kwargs: Any) -> LLMMutatorProbability:
-        """Start from the mutator probabilities of a MetaSchedule ``TuneContext``."""
-        probs = context.space_generator.mutator_probs
+        """Start from the mutator probabilities of a MetaSchedule ``TuneContext`` (none when its
+        space generator has no ``mutator_probs``, e.g. a ``ScheduleFn`` without them)."""
+        probs = context.space_generator.mutator_probs or {}
         return cls({type(m).__name__: float(p) for m, p in probs.items()}, **kwargs)
 
     def record(self, mutator: str, *, improved: bool) -> None:
@@ -98,6 +99,8 @@ class LLMMutatorProbability:
 
     def update(self) -> dict[str, float]:
         """Ask the advisor for new weights (validated), else use the success-rate rule."""
+        if not self.defaults:
+            return self.probabilities
         weights = None
         if self.advisor is not None:
             try:
@@ -114,7 +117,7 @@ class LLMMutatorProbability:
         """The probabilities keyed by the context's Mutator objects (for ``PostOrderApply``)."""
         return {
             mutator: self.probabilities.get(type(mutator).__name__, 0.0)
-            for mutator in context.space_generator.mutator_probs
+            for mutator in context.space_generator.mutator_probs or {}
         }
 
 

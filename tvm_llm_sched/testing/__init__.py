@@ -3,7 +3,12 @@ conformance suite, and helpers for tests."""
 
 from ..serving import BackgroundHTTPServer, OpenAICompatServer, chat_completion_body, serve_forever
 from .fault_server import Fault, FaultServer, free_port
-from .strategy_conformance import ConformanceConfig, HandTuner, StrategyConformance
+from .strategy_conformance import (
+    ConformanceConfig,
+    HandTuner,
+    StrategyConformance,
+    StrategySituations,
+)
 
 __all__ = [
     "BackgroundHTTPServer",
@@ -13,6 +18,7 @@ __all__ = [
     "HandTuner",
     "OpenAICompatServer",
     "StrategyConformance",
+    "StrategySituations",
     "chat_completion_body",
     "free_port",
     "serve_forever",

@@ -226,8 +226,10 @@ def tune(
     target: Any = None,
     seed: int = 0,
     cost_model: str = "xgb",
+    space: Any = "post-order-apply",
 ) -> Any:
-    """``ms.tune_tir`` into a JSON database in ``work_dir`` with :func:`measure_backends`.
+    """``ms.tune_tir`` into a JSON database in ``work_dir`` with :func:`measure_backends` (and
+    ``space`` as the space generator).
 
     Returns the database ``ms.tune_tir`` returns.
     """
@@ -244,6 +246,7 @@ def tune(
         strategy=strategy,
         cost_model=cost_model,
         seed=seed,
+        space=space,
         **measure_backends(),
     )
 
@@ -290,8 +293,14 @@ class HandTuner:
     database : Database | None
         Where records are committed (a fresh ``MemoryDatabase`` by default; pass another run's
         database to resume from it).
-    cost_model : str
-        ``"xgb"`` (one tuning core) or ``"random"``.
+    cost_model : str | None
+        ``"xgb"`` (one tuning core) or ``"random"``; ``None`` for no cost model.
+    space : SpaceGenerator | str
+        The context's space generator (MetaSchedule's post-order-apply by default).
+    bare : bool
+        The strategy gets no database (records are still kept in :attr:`database` for the
+        checks) and a context without a target, as TVM's own strategy tests drive one; candidates
+        are still measured for ``target``.
     failures : Collection[tuple[int, int]] | Callable[[int, int, MeasureCandidate], bool]
         Candidates reported as failed instead of measured: ``(iteration, index)`` pairs, or a
         predicate ``fail(iteration, index, candidate)``.
@@ -320,9 +329,11 @@ class HandTuner:
         *,
         target: Any = None,
         database: Any = None,
-        cost_model: str = "xgb",
+        cost_model: str | None = "xgb",
         failures: Collection[tuple[int, int]] | Callable[[int, int, Any], bool] = (),
         seed: int = 0,
+        space: Any = "post-order-apply",
+        bare: bool = False,
     ):
         from tvm.s_tir import meta_schedule as ms
 
@@ -331,17 +342,20 @@ class HandTuner:
 
         preload_tensor_intrin()
         self.target = target if target is not None else host_target()
+        self.bare = bare
         self.context = ms.TuneContext(
             mod=mod,
-            target=self.target,
-            space_generator="post-order-apply",
+            target=None if bare else self.target,
+            space_generator=space,
             search_strategy=strategy,
             num_threads=1,
             rand_state=seed,
         )
         self.strategy = self.context.search_strategy
         self.database = database if database is not None else ms.database.MemoryDatabase()
-        self.cost_model = ms.CostModel.create(cost_model, num_tuning_cores=1)
+        self.cost_model = (
+            ms.CostModel.create(cost_model, num_tuning_cores=1) if cost_model is not None else None
+        )
         if callable(failures):
             self._fails = failures
         else:
@@ -358,9 +372,8 @@ class HandTuner:
     def pre_tuning(self, max_trials: int, num_trials_per_iter: int) -> None:
         """Generate the design spaces and call ``pre_tuning`` with the database and cost model."""
         spaces = self.context.generate_design_space()
-        self.strategy.pre_tuning(
-            max_trials, num_trials_per_iter, spaces, self.database, self.cost_model
-        )
+        database = None if self.bare else self.database
+        self.strategy.pre_tuning(max_trials, num_trials_per_iter, spaces, database, self.cost_model)
 
     def step(self) -> list[Any] | None:
         """One iteration; returns its candidates, or ``None`` when the strategy is done."""
@@ -384,7 +397,7 @@ class HandTuner:
                 )
             )
         ran = [i for i, r in enumerate(results) if r.error_msg is None]
-        if ran:
+        if ran and self.cost_model is not None:
             self.cost_model.update(
                 self.context, [candidates[i] for i in ran], [results[i] for i in ran]
             )
@@ -509,12 +522,213 @@ class StrategyConformance:
         check_work_dir(tmp_path, self._mod(), expected=cfg.tune_trials)
 
 
+# -- situations beyond the default space ----------------------------------------------------------
+def sampled_matmul_space(sch: Any) -> None:
+    """A hand-written design space for a batch matmul (GMM): every loop of its one block split by
+    a sampled perfect tile (``ScheduleFn``'s ``sch_fn``), as TVM's strategy tests write one."""
+    block = sch.get_sblock("Z")
+    for loop in sch.get_loops(block):
+        factors = sch.sample_perfect_tile(loop, n=2, max_innermost_factor=16)
+        sch.split(loop, factors)
+
+
+def single_program_space(sch: Any) -> None:
+    """A design space that holds exactly one program: a fixed split, nothing sampled."""
+    block = sch.get_sblock("Z")
+    sch.split(sch.get_loops(block)[-1], [None, 4])
+
+
+def _dummy_mutator() -> Any:
+    from tvm.ir.utils import derived_object
+    from tvm.s_tir.meta_schedule.mutator import PyMutator
+
+    @derived_object
+    class DummyMutator(PyMutator):
+        """Returns the trace with its decisions dropped (as in TVM's strategy tests)."""
+
+        def _initialize_with_tune_context(self, context: Any) -> None:
+            pass
+
+        def apply(self, trace: Any, _: int) -> Any:
+            import tvm
+
+            return tvm.s_tir.Trace(trace.insts, {})
+
+        def clone(self) -> Any:
+            return DummyMutator()
+
+    return DummyMutator()
+
+
+def _rejecting_postproc() -> Any:
+    from tvm.ir.utils import derived_object
+    from tvm.s_tir.meta_schedule.postproc import PyPostproc
+
+    @derived_object
+    class RejectEverything(PyPostproc):
+        """A postprocessor that refuses every schedule."""
+
+        def _initialize_with_tune_context(self, context: Any) -> None:
+            pass
+
+        def apply(self, sch: Any) -> bool:
+            return False
+
+        def clone(self) -> Any:
+            return RejectEverything()
+
+    return RejectEverything()
+
+
+def schedule_fn_space(sch_fn: Callable[[Any], None], **kwargs: Any) -> Any:
+    """``ms.space_generator.ScheduleFn(sch_fn, sch_rules=[], postprocs=[], **kwargs)``."""
+    from tvm.s_tir import meta_schedule as ms
+
+    kwargs.setdefault("sch_rules", [])
+    kwargs.setdefault("postprocs", [])
+    return ms.space_generator.ScheduleFn(sch_fn, **kwargs)
+
+
+class StrategySituations:
+    """The MetaSchedule settings a drop-in strategy must handle beyond the default space; join
+    like :class:`StrategyConformance` (a ``strategy_factory`` fixture). Workload: GMM:0.
+
+    By hand (:class:`HandTuner`): a ``ScheduleFn`` space without mutator probabilities, one with
+    none (``{}``) and one with a dummy mutator; a context with no database, no cost model and no
+    target; a space whose postprocessor refuses everything (no candidate, ``None`` at once); a
+    database holding a record that no longer replays; a space with a single program (measured
+    once). Through ``ms.tune_tir``: the ``ScheduleFn`` space without mutators and the
+    single-program space. Every run honours ``max_trials`` and ``num_trials_per_iter`` exactly.
+    """
+
+    max_trials = 8
+    per_iter = 4
+    #: Situations that do not apply to the strategy (a control that behaves otherwise by design),
+    #: by name; those tests are skipped with the reason given.
+    not_applicable: dict[str, str] = {}
+
+    def _mod(self) -> Any:
+        return conformance_workload("GMM:0").mod
+
+    def _applies(self, situation: str) -> None:
+        reason = self.not_applicable.get(situation)
+        if reason is not None:
+            import pytest
+
+            pytest.skip(reason)
+
+    def _run(self, strategy: Any, max_trials: int | None = None, **kwargs: Any) -> HandTuner:
+        kwargs.setdefault("cost_model", "random")
+        tuner = HandTuner(strategy, self._mod(), **kwargs)
+        tuner.pre_tuning(max_trials or self.max_trials, self.per_iter)
+        tuner.run()
+        tuner.post_tuning()
+        return tuner
+
+    def _check(self, tuner: HandTuner, max_trials: int | None = None) -> None:
+        check_hand_run(
+            tuner,
+            self._mod(),
+            max_trials=max_trials or self.max_trials,
+            num_trials_per_iter=self.per_iter,
+        )
+
+    def test_space_without_mutator_probs(self, strategy_factory: StrategyFactory) -> None:
+        """``ScheduleFn`` without ``mutator_probs`` in a context without a target (None)."""
+        tuner = self._run(
+            strategy_factory(), space=schedule_fn_space(sampled_matmul_space), bare=True
+        )
+        self._check(tuner)
+
+    def test_space_with_no_mutators(self, strategy_factory: StrategyFactory) -> None:
+        space = schedule_fn_space(sampled_matmul_space, mutator_probs={})
+        self._check(self._run(strategy_factory(), space=space))
+
+    def test_space_with_a_dummy_mutator(self, strategy_factory: StrategyFactory) -> None:
+        space = schedule_fn_space(sampled_matmul_space, mutator_probs={_dummy_mutator(): 1.0})
+        self._check(self._run(strategy_factory(), space=space))
+
+    def test_no_database_no_cost_model_no_target(self, strategy_factory: StrategyFactory) -> None:
+        """As TVM's own strategy tests build a context: a ``ScheduleFn`` space (post-order-apply
+        needs a target for its rules), no target, no database, no cost model."""
+        space = schedule_fn_space(sampled_matmul_space)
+        self._check(self._run(strategy_factory(), space=space, bare=True, cost_model=None))
+
+    def test_a_postprocessor_that_refuses_everything(self, strategy_factory: StrategyFactory):
+        """Nothing can be measured: ``None`` at once, as EvolutionarySearch does."""
+        from tvm.s_tir import meta_schedule as ms
+
+        self._applies("refusing postprocessor")
+        space = ms.space_generator.PostOrderApply(postprocs=[_rejecting_postproc()])
+        tuner = self._run(strategy_factory(), space=space)
+        assert tuner.batches == []
+
+    def test_a_record_that_no_longer_replays(self, strategy_factory: StrategyFactory) -> None:
+        """A record of this workload whose trace does not apply (another program's) is skipped;
+        the run measures its full budget."""
+        from tvm.s_tir import meta_schedule as ms
+
+        from ..hardware import host_target
+
+        other = conformance_workload("C1D:0").mod
+        stale = ms.TuneContext(
+            mod=other, target=host_target(), space_generator="post-order-apply"
+        ).generate_design_space()[0]
+        database = ms.database.MemoryDatabase()
+        workload = database.commit_workload(self._mod())
+        database.commit_tuning_record(
+            ms.database.TuningRecord(stale.trace, workload, [1e-3], host_target(), None)
+        )
+        tuner = self._run(strategy_factory(), database=database)
+        self._check(tuner)
+
+    def test_a_single_program_space(self, strategy_factory: StrategyFactory) -> None:
+        """One program: measured once, then ``None`` (never a repeat, never an empty batch)."""
+        self._applies("single program")
+        tuner = self._run(strategy_factory(), space=schedule_fn_space(single_program_space))
+        assert [len(batch) for batch in tuner.batches] == [1]
+
+    def test_tune_tir_with_a_space_without_mutators(
+        self, strategy_factory: StrategyFactory, tmp_path: Any
+    ) -> None:
+        self._applies("small space")
+        space = schedule_fn_space(sampled_matmul_space, mutator_probs={})
+        tune(
+            self._mod(),
+            tmp_path,
+            strategy_factory(),
+            max_trials=8,
+            num_trials_per_iter=4,
+            seed=0,
+            cost_model="random",
+            space=space,
+        )
+        check_work_dir(tmp_path, self._mod(), expected=8)
+
+    def test_tune_tir_with_a_single_program_space(
+        self, strategy_factory: StrategyFactory, tmp_path: Any
+    ) -> None:
+        self._applies("single program")
+        tune(
+            self._mod(),
+            tmp_path,
+            strategy_factory(),
+            max_trials=8,
+            num_trials_per_iter=4,
+            seed=0,
+            cost_model="random",
+            space=schedule_fn_space(single_program_space),
+        )
+        check_work_dir(tmp_path, self._mod(), expected=1)
+
+
 __all__ = [
     "FAILED_RUN_SECS",
     "INJECTED_FAILURE",
     "ConformanceConfig",
     "HandTuner",
     "StrategyConformance",
+    "StrategySituations",
     "StrategyFactory",
     "check_hand_run",
     "check_work_dir",
@@ -523,7 +737,10 @@ __all__ = [
     "measure_in_process",
     "record_latency_us",
     "replay_record",
+    "sampled_matmul_space",
+    "schedule_fn_space",
     "schedule_key",
     "shared_runner",
+    "single_program_space",
     "tune",
 ]

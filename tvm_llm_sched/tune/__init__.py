@@ -3,13 +3,14 @@
 from .driver import run_tune_tir
 from .progress import ProgressCallback
 from .recording import RunManifest
-from .run import TuneResult, best_verified, tune_workload
+from .run import TuneResult, best_verified, rpc_runner, tune_workload
 
 __all__ = [
     "ProgressCallback",
     "RunManifest",
     "TuneResult",
     "best_verified",
+    "rpc_runner",
     "run_tune_tir",
     "tune_workload",
 ]

@@ -204,6 +204,7 @@ def tune_workload(
     progress: bool = True,
     record_to: str | Path | None = None,
     replay_from: str | Path | None = None,
+    runner: Any = None,
 ) -> TuneResult:
     """Tune a workload with MetaSchedule and the chosen strategy, then verify the best schedule.
 
@@ -219,7 +220,8 @@ def tune_workload(
     target : str | dict | tvm.target.Target | None
         Defaults to the host CPU with ``mcpu``.
     work_dir : str | Path | None
-        Defaults to ``work_dirs/<workload>-<strategy>``.
+        Defaults to ``work_dirs/<workload>-<strategy>``. A work dir left torn by a killed run is
+        repaired first (:func:`tvm_llm_sched.database.repair_work_dir`).
     num_trials_per_iter : int
         Candidates measured per iteration.
     seed : int | None
@@ -239,6 +241,10 @@ def tune_workload(
         work dir must hold no records. A faithful replay reports 0 misses and writes the same
         tuning records as the recorded run; that holds for ``"llm"`` (TVM's own strategies rank
         with NumPy's unseeded RNG during the cost model's warm-up, so their replays may miss).
+    runner : ms.runner.Runner | None
+        Where candidates are timed: MetaSchedule's ``LocalRunner`` by default, or e.g. an
+        ``ms.runner.RPCRunner`` over a tracker (:func:`rpc_runner`) to measure on other machines.
+        The final verification and the unscheduled reference still run on this machine.
 
     Returns
     -------
@@ -256,6 +262,7 @@ def tune_workload(
     """
     import tqdm
 
+    from ..database import repair_work_dir
     from ..hardware import resolve_target, target_to_dict, use_target_cores
     from ..measure import MeasurementStore, recording_measurer, replaying_measurer
     from ..measure.timing import EvaluatorSettings, time_unscheduled
@@ -282,7 +289,7 @@ def tune_workload(
     workload = load_workload(workload)
     target = resolve_target(target)
     use_target_cores(target)
-    builder, runner = local_builder(), "local"
+    builder, runner = local_builder(), runner if runner is not None else "local"
     if replay is not None:
         builder, runner = replay.builder, replay.runner
     elif record_to is not None:
@@ -307,6 +314,7 @@ def tune_workload(
     work_dir = Path(work_dir or Path("work_dirs") / f"{workload.slug}-{slug}{suffix}")
     if replay is not None and _has_records(work_dir):
         raise ValueError(f"a replay needs a work dir without records; {work_dir} has some")
+    repair_work_dir(work_dir)  # a torn last line would make TVM refuse the whole work dir
     start = time.perf_counter()
     with tqdm.tqdm(total=trials, unit="trial", desc=workload.name, disable=not progress) as bar:
         database = run_tune_tir(
@@ -341,3 +349,39 @@ def tune_workload(
         replay_served=replay.counter.served if replay is not None else None,
         replay_misses=replay.misses if replay is not None else None,
     )
+
+
+def rpc_runner(
+    tracker: str, key: str, *, session_timeout_s: float = 60.0, max_workers: int | None = None
+) -> Any:
+    """An ``ms.runner.RPCRunner`` that times candidates on the devices a tracker serves.
+
+    Parameters
+    ----------
+    tracker : str
+        ``host:port`` of a ``python -m tvm.exec.rpc_tracker``.
+    key : str
+        The device key the servers registered with (``python -m tvm.exec.rpc_server
+        --tracker host:port --key KEY``).
+    session_timeout_s : float
+        Per-session timeout.
+    max_workers : int | None
+        Parallel sessions (default: as many as MetaSchedule picks).
+
+    Raises
+    ------
+    ValueError
+        ``tracker`` is not ``host:port``.
+    """
+    from tvm.s_tir.meta_schedule.runner import RPCConfig, RPCRunner
+
+    host, sep, port = tracker.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError(f"--rpc-tracker must be host:port, got {tracker!r}")
+    config = RPCConfig(
+        tracker_host=host,
+        tracker_port=int(port),
+        tracker_key=key,
+        session_timeout_sec=session_timeout_s,
+    )
+    return RPCRunner(config, max_workers=max_workers)
