@@ -100,6 +100,40 @@ class FailingProposer(Proposer):
         return Proposal(error="model unavailable")
 
 
+def _make_engine(workload: str, proposer: Proposer, *, rand_state: int, config=None):
+    """A SearchEngine over ``workload``'s post-order-apply design spaces (sampled with
+    ``rand_state``) and no mutators; returns ``(mod, spaces, engine)``."""
+    from tvm_llm_sched.hardware import host_target
+    from tvm_llm_sched.search import LLMMutatorProbability, SearchConfig
+    from tvm_llm_sched.search.engine import SearchEngine
+    from tvm_llm_sched.steps import design_space_context
+    from tvm_llm_sched.workloads import load_workload
+
+    mod = load_workload(workload).mod
+    ctx = design_space_context(mod, host_target(), rand_state=rand_state)
+    spaces = list(ctx.space_generator.generate_design_space(mod))
+    engine = SearchEngine(
+        mod=mod,
+        target=ctx.target,
+        design_spaces=spaces,
+        postprocs=ctx.space_generator.postprocs,
+        mutators={},
+        mutator_probability=LLMMutatorProbability({"MutateTileSize": 1.0}),
+        proposer=proposer,
+        config=config or SearchConfig(),
+        seed=1,
+        workload_name=workload,
+    )
+    return mod, spaces, engine
+
+
+@pytest.fixture(scope="session")
+def make_engine():
+    """``make_engine(workload, proposer, rand_state=..., config=None) -> (mod, spaces, engine)``:
+    a SearchEngine over the workload's design spaces, with no mutators."""
+    return _make_engine
+
+
 @pytest.fixture(scope="session")
 def make_spy():
     """``make_spy(inner=None, first=None, validate_first=True)``: a :class:`SpyProposer`

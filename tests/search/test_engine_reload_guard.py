@@ -15,31 +15,14 @@ import tvm_ffi
 from tvm.s_tir.meta_schedule.database import Workload
 
 from tvm_llm_sched.hardware import host_target
-from tvm_llm_sched.search import LLMMutatorProbability, SearchConfig
-from tvm_llm_sched.search.engine import Candidate, Frontier, SearchEngine
-from tvm_llm_sched.steps import State, design_space_context, parse_step
+from tvm_llm_sched.search.engine import Candidate, Frontier
+from tvm_llm_sched.steps import State, parse_step
 from tvm_llm_sched.tvm_compat import record_reloads
-from tvm_llm_sched.workloads import load_workload
 
 
 @pytest.fixture(scope="module")
-def nrm(make_spy):
-    mod = load_workload("NRM:1").mod
-    ctx = design_space_context(mod, host_target(), rand_state=1)
-    spaces = list(ctx.space_generator.generate_design_space(mod))
-    engine = SearchEngine(
-        mod=mod,
-        target=ctx.target,
-        design_spaces=spaces,
-        postprocs=ctx.space_generator.postprocs,
-        mutators={},
-        mutator_probability=LLMMutatorProbability({"MutateTileSize": 1.0}),
-        proposer=make_spy(first=_SPLIT),
-        config=SearchConfig(),
-        seed=1,
-        workload_name="NRM:1",
-    )
-    return mod, spaces, engine
+def nrm(make_spy, make_engine):
+    return make_engine("NRM:1", make_spy(first=_SPLIT), rand_state=1)
 
 
 _SPLIT = "split(l1, [2, None])"  # C's second loop, untouched on the plain design space

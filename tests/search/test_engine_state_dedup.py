@@ -10,32 +10,22 @@ from __future__ import annotations
 
 import pytest
 
-from tvm_llm_sched.hardware import host_target
 from tvm_llm_sched.ir import state_hash
 from tvm_llm_sched.proposers import ExpertPolicy
-from tvm_llm_sched.search import LLMMutatorProbability, SearchConfig
+from tvm_llm_sched.search import SearchConfig
 from tvm_llm_sched.search.engine import BatchKeys, Candidate, Frontier, SearchEngine
-from tvm_llm_sched.steps import State, design_space_context
-from tvm_llm_sched.workloads import load_workload
+from tvm_llm_sched.steps import State
 
 
-def _engine(config: SearchConfig):
-    mod = load_workload("GMM:0").mod
-    ctx = design_space_context(mod, host_target(), rand_state=3)
-    spaces = list(ctx.space_generator.generate_design_space(mod))
-    engine = SearchEngine(
-        mod=mod,
-        target=ctx.target,
-        design_spaces=spaces,
-        postprocs=ctx.space_generator.postprocs,
-        mutators={},
-        mutator_probability=LLMMutatorProbability({"MutateTileSize": 1.0}),
-        proposer=ExpertPolicy(),
-        config=config,
-        seed=1,
-        workload_name="GMM:0",
-    )
-    return engine, State.from_schedule(spaces[0], mod)
+@pytest.fixture
+def engine_of(make_engine):
+    """``engine_of(config) -> (engine, state)``: an engine over GMM:0 and one design-space state."""
+
+    def make(config: SearchConfig):
+        mod, spaces, engine = make_engine("GMM:0", ExpertPolicy(), rand_state=3, config=config)
+        return engine, State.from_schedule(spaces[0], mod)
+
+    return make
 
 
 def _two_orders(state: State) -> tuple[State, State]:
@@ -60,8 +50,8 @@ def _candidates(engine: SearchEngine, start: State, states) -> list[Candidate]:
     return [engine._from_state(s, frontier, s.steps[len(start.steps) :]) for s in states]
 
 
-def test_a_repeated_state_is_skipped_before_its_schedule_is_made():
-    engine, start = _engine(SearchConfig())
+def test_a_repeated_state_is_skipped_before_its_schedule_is_made(engine_of):
+    engine, start = engine_of(SearchConfig())
     a, b = _two_orders(start)
     first, second = _candidates(engine, start, [a, b])
     assert first.state_key == second.state_key == state_hash(a.ir)
@@ -76,8 +66,8 @@ def test_a_repeated_state_is_skipped_before_its_schedule_is_made():
     assert engine.stats.state_duplicates == 2
 
 
-def test_without_state_dedup_the_structural_hash_still_drops_the_repeat():
-    engine, start = _engine(SearchConfig(state_dedup=False))
+def test_without_state_dedup_the_structural_hash_still_drops_the_repeat(engine_of):
+    engine, start = engine_of(SearchConfig(state_dedup=False))
     a, b = _two_orders(start)
     first, second = _candidates(engine, start, [a, b])
     assert first.state_key is None
@@ -87,8 +77,8 @@ def test_without_state_dedup_the_structural_hash_still_drops_the_repeat():
 
 
 @pytest.mark.parametrize("audit", [False, True])
-def test_the_audit_postprocesses_skipped_states_and_counts_collisions(audit):
-    engine, start = _engine(SearchConfig(audit_state_dedup=audit))
+def test_the_audit_postprocesses_skipped_states_and_counts_collisions(audit, engine_of):
+    engine, start = engine_of(SearchConfig(audit_state_dedup=audit))
     a, b = _two_orders(start)
     ready = engine.finalize(_candidates(engine, start, [a, b]), BatchKeys())
     assert len(ready) == 1

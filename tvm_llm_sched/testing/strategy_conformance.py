@@ -693,33 +693,28 @@ class StrategySituations:
     ) -> None:
         self._applies("small space")
         space = schedule_fn_space(sampled_matmul_space, mutator_probs={})
-        tune(
-            self._mod(),
-            tmp_path,
-            strategy_factory(),
-            max_trials=8,
-            num_trials_per_iter=4,
-            seed=0,
-            cost_model="random",
-            space=space,
-        )
-        check_work_dir(tmp_path, self._mod(), expected=8)
+        self._tune_tir(strategy_factory(), space, tmp_path, expected=8)
 
     def test_tune_tir_with_a_single_program_space(
         self, strategy_factory: StrategyFactory, tmp_path: Any
     ) -> None:
         self._applies("single program")
+        space = schedule_fn_space(single_program_space)
+        self._tune_tir(strategy_factory(), space, tmp_path, expected=1)
+
+    def _tune_tir(self, strategy: Any, space: Any, work_dir: Any, *, expected: int) -> None:
+        """``ms.tune_tir`` with ``space`` for ``max_trials``; the work dir holds ``expected``."""
         tune(
             self._mod(),
-            tmp_path,
-            strategy_factory(),
-            max_trials=8,
-            num_trials_per_iter=4,
+            work_dir,
+            strategy,
+            max_trials=self.max_trials,
+            num_trials_per_iter=self.per_iter,
             seed=0,
             cost_model="random",
-            space=schedule_fn_space(single_program_space),
+            space=space,
         )
-        check_work_dir(tmp_path, self._mod(), expected=1)
+        check_work_dir(work_dir, self._mod(), expected=expected)
 
 
 __all__ = [
