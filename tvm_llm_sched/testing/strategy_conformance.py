@@ -297,10 +297,12 @@ class HandTuner:
         ``"xgb"`` (one tuning core) or ``"random"``; ``None`` for no cost model.
     space : SpaceGenerator | str
         The context's space generator (MetaSchedule's post-order-apply by default).
-    bare : bool
-        The strategy gets no database (records are still kept in :attr:`database` for the
-        checks) and a context without a target, as TVM's own strategy tests drive one; candidates
-        are still measured for ``target``.
+    with_target : bool
+        Give the context the target; ``False`` builds it without one, as TVM's own strategy tests
+        do (candidates are still measured for ``target``).
+    with_database : bool
+        Give the strategy the database; ``False`` gives it none (records are still kept in
+        :attr:`database` for the checks).
     failures : Collection[tuple[int, int]] | Callable[[int, int, MeasureCandidate], bool]
         Candidates reported as failed instead of measured: ``(iteration, index)`` pairs, or a
         predicate ``fail(iteration, index, candidate)``.
@@ -333,7 +335,8 @@ class HandTuner:
         failures: Collection[tuple[int, int]] | Callable[[int, int, Any], bool] = (),
         seed: int = 0,
         space: Any = "post-order-apply",
-        bare: bool = False,
+        with_target: bool = True,
+        with_database: bool = True,
     ):
         from tvm.s_tir import meta_schedule as ms
 
@@ -342,10 +345,10 @@ class HandTuner:
 
         preload_tensor_intrin()
         self.target = target if target is not None else host_target()
-        self.bare = bare
+        self.with_database = with_database
         self.context = ms.TuneContext(
             mod=mod,
-            target=None if bare else self.target,
+            target=self.target if with_target else None,
             space_generator=space,
             search_strategy=strategy,
             num_threads=1,
@@ -372,7 +375,7 @@ class HandTuner:
     def pre_tuning(self, max_trials: int, num_trials_per_iter: int) -> None:
         """Generate the design spaces and call ``pre_tuning`` with the database and cost model."""
         spaces = self.context.generate_design_space()
-        database = None if self.bare else self.database
+        database = self.database if self.with_database else None
         self.strategy.pre_tuning(max_trials, num_trials_per_iter, spaces, database, self.cost_model)
 
     def step(self) -> list[Any] | None:
@@ -636,7 +639,7 @@ class StrategySituations:
     def test_space_without_mutator_probs(self, strategy_factory: StrategyFactory) -> None:
         """``ScheduleFn`` without ``mutator_probs`` in a context without a target (None)."""
         tuner = self._run(
-            strategy_factory(), space=schedule_fn_space(sampled_matmul_space), bare=True
+            strategy_factory(), space=schedule_fn_space(sampled_matmul_space), with_target=False
         )
         self._check(tuner)
 
@@ -645,14 +648,19 @@ class StrategySituations:
         self._check(self._run(strategy_factory(), space=space))
 
     def test_space_with_a_dummy_mutator(self, strategy_factory: StrategyFactory) -> None:
+        """TVM's replay test context: ``ScheduleFn`` with a dummy mutator, ``RandomModel``,
+        ``MemoryDatabase``, no target."""
         space = schedule_fn_space(sampled_matmul_space, mutator_probs={_dummy_mutator(): 1.0})
-        self._check(self._run(strategy_factory(), space=space))
+        self._check(self._run(strategy_factory(), space=space, with_target=False))
 
     def test_no_database_no_cost_model_no_target(self, strategy_factory: StrategyFactory) -> None:
         """As TVM's own strategy tests build a context: a ``ScheduleFn`` space (post-order-apply
         needs a target for its rules), no target, no database, no cost model."""
         space = schedule_fn_space(sampled_matmul_space)
-        self._check(self._run(strategy_factory(), space=space, bare=True, cost_model=None))
+        tuner = self._run(
+            strategy_factory(), space=space, with_target=False, with_database=False, cost_model=None
+        )
+        self._check(tuner)
 
     def test_a_postprocessor_that_refuses_everything(self, strategy_factory: StrategyFactory):
         """Nothing can be measured: ``None`` at once, as EvolutionarySearch does."""
