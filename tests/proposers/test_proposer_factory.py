@@ -38,11 +38,11 @@ class _Fixed(Proposer):
 
 
 def test_unknown_kind_lists_the_kinds():
-    with pytest.raises(ValueError, match="kinds are openai, expert, replay"):
+    with pytest.raises(ValueError, match="kinds are openai, expert, replay, random"):
         create("gpt")
     with pytest.raises(ValueError, match="unknown proposer kind"):
         create(None)
-    assert set(PROPOSER_KINDS) == {"openai", "expert", "replay"}
+    assert set(PROPOSER_KINDS) == {"openai", "expert", "replay", "random"}
 
 
 def test_an_instance_passes_through():

@@ -52,3 +52,19 @@ def test_resume_grows_the_database_without_remeasuring(gmm_run, tmp_path):
     keys = {kit.schedule_key(kit.replay_record(r, mod)) for r in after}
     assert old <= keys, "records of the first run are gone"
     assert len(keys - old) == 4
+
+
+def test_the_random_proposer_tunes_from_the_menu(make_spy):
+    """The control proposer through a whole (hand-driven) run: its menu picks are measured."""
+    from tvm_llm_sched.proposers import RandomProposer
+
+    spy = make_spy(RandomProposer(seed=5))
+    mod = kit.conformance_workload("GMM:0").mod
+    tuner = kit.HandTuner(LLMGuidedSearch(spy), mod, cost_model="random")
+    tuner.pre_tuning(8, 4)
+    tuner.run()
+    tuner.post_tuning()
+    kit.check_hand_run(tuner, mod, max_trials=8, num_trials_per_iter=4)
+    assert spy.steps and all(s.menu for s in spy.situations)  # it was shown the menu
+    menus = {step.to_text() for s in spy.situations for step in s.menu}
+    assert set(spy.steps) <= menus

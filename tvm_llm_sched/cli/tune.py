@@ -26,7 +26,9 @@ def tune(
     per_iter: int = typer.Option(16, "--num-trials-per-iter", min=1),
     seed: int = typer.Option(None, "--seed"),
     proposer: str = typer.Option(
-        None, "--proposer", help="expert | openai (default: endpoint if configured, else expert)."
+        None,
+        "--proposer",
+        help="expert | openai | random (default: endpoint if configured, else expert).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     record: Path = typer.Option(

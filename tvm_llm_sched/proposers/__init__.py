@@ -19,6 +19,7 @@ from .prompts import (
     system_prompt,
     user_prompt,
 )
+from .random import RandomProposer
 from .reply import MAX_REPLY_CHARS, ParsedReply, parse_reply
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "ParsedReply",
     "PromptRequest",
     "Proposal",
+    "RandomProposer",
     "Proposer",
     "RankedStep",
     "Rejection",

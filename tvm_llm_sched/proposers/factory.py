@@ -14,6 +14,9 @@ Kinds:
 ``"replay"``
     ``path=<dir>``: an LLM proposer answering only from a recording made with ``record_to``, so a
     recorded tuning run replays byte-identically without a model or a network.
+``"random"``
+    ``RandomProposer(seed=...)``: a seeded uniform pick from the legal-step menu, the control
+    every proposer must beat.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from ..llm.config import ENV_BASE_URL
 from .base import Proposer
 from .expert import ExpertPolicy
 from .llm import LLMProposer, LLMProposerConfig
+from .random import RandomProposer
 
 _ENDPOINT_ARGS = frozenset(f.name for f in dataclasses.fields(EndpointConfig))
 _CLIENT_ARGS = frozenset({"retry", "budget", "max_concurrency", "max_reply_bytes", "http_client"})
@@ -83,6 +87,7 @@ PROPOSER_KINDS: dict[str, Callable[..., Proposer]] = {
     "openai": _openai,
     "expert": ExpertPolicy,
     "replay": _replay,
+    "random": RandomProposer,
 }
 """Builders by kind name; :func:`create` looks kinds up here."""
 
@@ -115,7 +120,7 @@ def create(kind: str | Proposer, **kwargs: Any) -> Proposer:
     >>> create("telepathy")
     Traceback (most recent call last):
     ...
-    ValueError: unknown proposer kind 'telepathy'; kinds are openai, expert, replay
+    ValueError: unknown proposer kind 'telepathy'; kinds are openai, expert, replay, random
     """
     if isinstance(kind, Proposer):
         if kwargs:

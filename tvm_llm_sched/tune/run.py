@@ -165,9 +165,9 @@ def _recording_proposer(proposer: Any, strategy: str, root: Path) -> tuple[Any, 
     kind = default_kind() if proposer is None else proposer
     if kind == "openai":
         return create("openai", record_to=root / CHAT_DIR), "openai"
-    if kind == "expert":
-        return "expert", "expert"  # deterministic: the same situations get the same steps
-    raise ValueError(f"cannot record proposer {proposer!r}; use 'openai' or 'expert'")
+    if kind in ("expert", "random"):
+        return kind, kind  # deterministic: the same situations get the same steps
+    raise ValueError(f"cannot record proposer {proposer!r}; use 'openai', 'expert' or 'random'")
 
 
 def _replay_proposer(proposer: Any, manifest: RunManifest, root: Path) -> Any:
@@ -178,8 +178,8 @@ def _replay_proposer(proposer: Any, manifest: RunManifest, root: Path) -> Any:
         from ..proposers import create
 
         return create("replay", path=root / CHAT_DIR)
-    if manifest.proposer == "expert":
-        return "expert"
+    if manifest.proposer in ("expert", "random"):
+        return manifest.proposer
     raise ValueError(
         f"the recorded run used proposer {manifest.proposer!r}, whose replies were not recorded; "
         "pass that proposer again"
