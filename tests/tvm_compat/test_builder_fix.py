@@ -29,7 +29,7 @@ def test_a_default_local_builder_worker_imports_tensor_intrin_fast(tmp_path, mon
     report = tmp_path / "workers.txt"
     monkeypatch.setenv(WORKER_REPORT_ENV, str(report))  # the workers inherit the environment
     assert install_builder_fix()
-    builder = Builder.create("local", max_workers=1)  # as ms.tune_tir makes it
+    builder = Builder.create("local")  # default arguments, as ms.tune_tir makes it
     assert isinstance(builder, LocalBuilder) and builder.initializer is fast_worker_imports
     (result,) = builder.build([BuilderInput(load_workload("GMM:0").mod, host_target())])
     reported = report.read_text() if report.exists() else "no report"
