@@ -34,10 +34,20 @@ def test_defaults_are_normalized():
     assert set(probs.stats) == {"A", "B"}
 
 
-@pytest.mark.parametrize("defaults", [{}, {"A": 0.0, "B": 0.0}])
-def test_unusable_defaults_are_rejected(defaults):
+def test_all_zero_defaults_are_rejected():
     with pytest.raises(ValueError):
-        LLMMutatorProbability(defaults)
+        LLMMutatorProbability({"A": 0.0, "B": 0.0})
+
+
+def test_a_space_without_mutators_has_nothing_to_weigh():
+    """A design space with no mutators (ScheduleFn without mutator_probs, or {}) is legal: the
+    search then mutates nothing, and updates change nothing (the advisor is not asked)."""
+
+    def advisor(defaults, stats):
+        raise AssertionError("asked to weigh no mutators")
+
+    probs = LLMMutatorProbability({}, advisor=advisor)
+    assert probs.probabilities == {} and probs.update() == {}
 
 
 def test_without_evidence_the_defaults_stay():
