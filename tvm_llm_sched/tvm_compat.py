@@ -113,6 +113,11 @@ def fast_worker_imports() -> None:
             out.write(f"{os.getpid()} {time.perf_counter() - start:.3f}\n")
 
 
+def builder_fix_disabled() -> bool:
+    """Whether the user turned :func:`install_builder_fix` off (``TVM_LLM_SCHED_BUILDER_FIX=0``)."""
+    return os.environ.get(BUILDER_FIX_ENV, "").strip() == "0"
+
+
 def install_builder_fix() -> bool:
     """Give the workers of MetaSchedule's default builder the fast import; once per process.
 
@@ -131,7 +136,7 @@ def install_builder_fix() -> bool:
     global _builder_fix_installed
     if _builder_fix_installed:
         return True
-    if os.environ.get(BUILDER_FIX_ENV, "").strip() == "0":
+    if builder_fix_disabled():
         return False
     import cloudpickle
     from tvm.s_tir.meta_schedule.builder import Builder

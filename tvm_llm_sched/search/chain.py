@@ -65,6 +65,17 @@ class StepChains:
         self.situations = situations
         self.failed = False  # a proposer failure was warned about in this run
 
+    @classmethod
+    def for_proposer(
+        cls, proposer: Proposer, *, workload: str, target: Any = None, menu_limit: int = 30
+    ) -> StepChains:
+        """Chains for ``proposer``; ``menu_limit`` applies only to proposers that read the menu
+        (:attr:`Proposer.needs_menu`: building it costs 50-500 ms per state)."""
+        situations = SituationBuilder(
+            workload=workload, target=target, menu_limit=menu_limit if proposer.needs_menu else 0
+        )
+        return cls(proposer, situations)
+
     def ask(
         self, state: Any, *, k: int, latency_us: float | None = None, history: Any = None
     ) -> Proposal:
@@ -135,11 +146,8 @@ def follow(
     history: Any = None,
     menu_limit: int = 30,
 ) -> tuple[list[Any], int]:
-    """:meth:`StepChains.follow` without keeping the chains object (offline tools, tests).
-
-    ``menu_limit`` applies only to proposers that read the menu (:attr:`Proposer.needs_menu`).
-    """
-    situations = SituationBuilder(
-        workload=workload, target=target, menu_limit=menu_limit if proposer.needs_menu else 0
+    """:meth:`StepChains.follow` without keeping the chains object (offline tools, tests)."""
+    chains = StepChains.for_proposer(
+        proposer, workload=workload, target=target, menu_limit=menu_limit
     )
-    return StepChains(proposer, situations).follow(state, depth=depth, history=history)
+    return chains.follow(state, depth=depth, history=history)

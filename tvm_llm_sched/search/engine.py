@@ -32,7 +32,6 @@ from ..steps import Step
 from .chain import StepChains
 from .config import SearchConfig
 from .mutator_probability import LLMMutatorProbability
-from .situation import SituationBuilder
 
 logger = logging.getLogger("tvm_llm_sched.search")
 
@@ -226,13 +225,8 @@ class SearchEngine:
         self.stats = EngineStats()
         self._module_of_state: dict[int, int] = {}  # audit only: state key -> module key
         self.history = History()
-        self.chains = StepChains(
-            proposer,
-            SituationBuilder(
-                workload=workload_name,
-                target=target,
-                menu_limit=config.menu_limit if proposer.needs_menu else 0,
-            ),
+        self.chains = StepChains.for_proposer(
+            proposer, workload=workload_name, target=target, menu_limit=config.menu_limit
         )
         self._chains = 0
         self._workload: Any = None  # (database Workload of ``mod``, its JSON): reload check

@@ -35,7 +35,12 @@ from tvm.s_tir.meta_schedule.search_strategy import MeasureCandidate, PySearchSt
 
 from ..measure.latency import latency_us
 from ..proposers.base import Proposer
-from ..tvm_compat import BUILDER_FIX_ENV, install_builder_fix, preload_tensor_intrin
+from ..tvm_compat import (
+    BUILDER_FIX_ENV,
+    builder_fix_disabled,
+    install_builder_fix,
+    preload_tensor_intrin,
+)
 from .config import SearchConfig
 from .engine import BatchKeys, Candidate, Frontier, History, SearchEngine
 from .mutator_probability import LLMMutatorProbability
@@ -233,9 +238,7 @@ class LLMGuidedSearch(PySearchStrategy):
             "pass builder=tvm_llm_sched.local_builder() to ms.tune_tir%s.",
             timeouts,
             len(results),
-            f" (the automatic fix is off: {BUILDER_FIX_ENV}=0)"
-            if not install_builder_fix()
-            else "",
+            f" (the automatic fix is off: {BUILDER_FIX_ENV}=0)" if builder_fix_disabled() else "",
         )
 
     def clone(self) -> LLMGuidedSearch:

@@ -132,9 +132,9 @@ def replay_record(record: Any, mod: Any = None) -> Any:
     return sch
 
 
-def record_latency_us(record: Any) -> float | None:
-    """Mean measured latency of a tuning record in us; ``None`` for a failed candidate."""
-    return latency_us(record)
+record_latency_us = latency_us
+"""Mean measured latency of a tuning record in us; ``None`` for a failed candidate (the package's
+one latency rule, :func:`tvm_llm_sched.measure.latency_us`)."""
 
 
 def measure_in_process(
