@@ -27,7 +27,14 @@ from tvm_llm_sched.search.strategies import StrategySpec, parse_strategies
 
 
 def make_run(
-    latencies, *, per_iter=2, strategy="replay-trace", seed=0, workload="GMM:0", wall=10.0
+    latencies,
+    *,
+    per_iter=2,
+    strategy="replay-trace",
+    seed=0,
+    workload="GMM:0",
+    wall=10.0,
+    sources=None,
 ):
     """A run whose iteration k ends at wall * (k + 1) seconds, with 1 s of each phase."""
     iterations, best = [], math.inf
@@ -43,6 +50,7 @@ def make_run(
                     elapsed_s=wall * (k // per_iter + 1),
                     iteration=k // per_iter,
                     error=None if math.isfinite(lat) else "build: boom",
+                    source=sources[k + i] if sources else None,
                 )
             )
         iterations.append(
@@ -97,6 +105,33 @@ def test_read_at_budget_takes_best_so_far_and_sums_shares():
     assert early.trials == 6 and early.best_us == 10.0
     with pytest.raises(ValueError):
         read_at_budget(run, 0)
+
+
+def test_time_to_within_5_percent_of_the_best_and_sources():
+    run = make_run(
+        [100.0, 80.0, 41.0, 60.0, 40.0, 90.0],
+        sources=["sampling", "proposer", "proposer", "mutation", "mutation", "sampling"],
+    )
+    point = read_at_budget(run, 6)
+    assert point.time_to_5pct_s == 20.0  # 41 us (second iteration) is within 5 % of 40 us
+    assert read_at_budget(run, 2).time_to_5pct_s == 10.0
+    assert point.sources == {"sampling": 2, "proposer": 2, "mutation": 2}
+    assert point.source_share("proposer") == pytest.approx(100 / 3)
+    assert read_at_budget(make_run([5.0, 6.0]), 2).source_share("proposer") is None
+    assert math.isnan(read_at_budget(make_run([math.inf, math.inf]), 2).time_to_5pct_s)
+    row = summary_rows([run], {}, [6])[0]
+    assert row["time_to_5pct_s"] == 20.0 and row["pct_from_mutation"] == pytest.approx(33.3)
+    assert summary_rows([make_run([5.0, 6.0])], {}, [2])[0]["pct_from_proposer"] == ""
+
+
+def test_sources_survive_json():
+    run = make_run([3.0, 2.0], sources=["proposer", "sampling"])
+    back = RunRecord.from_json(json.loads(json.dumps(run.to_json())))
+    assert [t.source for t in back.trials] == ["proposer", "sampling"]
+    old = run.to_json()
+    for trial in old["iterations"][0]["trials"]:
+        del trial["source"]  # a run recorded before sources existed still loads
+    assert RunRecord.from_json(old).trials[0].source is None
 
 
 def test_all_failed_prefix_is_inf():
@@ -158,6 +193,7 @@ def test_report_tables_and_section_replacement(tmp_path):
     assert "### 2 trials" in text and "### 4 trials" in text and "x = 200 GFLOP/s" in text
     assert "| GMM:0 | replay-trace | 2 | 20.0 [20.0-20.0] |" in text  # two seeds: median [min-max]
     assert "| GMM:0 | evo | 1 | 60.0 |" in text
+    assert "To 5 % (s)" in text and "Proposer / mutation / sampling" in text
     assert "`tvm-llm-sched bench --workloads GMM:0`" in text
     path = tmp_path / "BENCHMARKS.md"
     path.write_text(
@@ -199,6 +235,26 @@ def test_strategy_specs():
         parse_strategies(["replay-trace", "replay-trace"])
 
 
+def test_ablation_variants_and_their_cost_models():
+    from tvm.s_tir.meta_schedule.cost_model import XGBModel
+    from tvm.s_tir.meta_schedule.search_strategy import EvolutionarySearch
+
+    from tvm_llm_sched.proposers.random import RandomProposer
+    from tvm_llm_sched.search import LLMGuidedSearch
+    from tvm_llm_sched.search.strategies import make_strategy
+
+    random_search = make_strategy("llm-random", seed=3)
+    assert isinstance(random_search, LLMGuidedSearch)
+    assert isinstance(random_search._proposer_spec, RandomProposer)
+    off = make_strategy("llm-no-proposer")
+    assert off.config.proposer_calls_per_iter == 0 and off.config.first_proposer_calls == 0
+    assert isinstance(make_strategy("evolutionary-no-warmup"), EvolutionarySearch)
+    model = StrategySpec("evolutionary-no-warmup").cost_model(num_cores=2)
+    assert isinstance(model, XGBModel) and model.num_warmup_samples == 0
+    assert StrategySpec("evolutionary").cost_model(num_cores=2) == "xgb"
+    assert StrategySpec("llm").cost_model(num_cores=2) == "xgb"
+
+
 def test_config_validation(tmp_path):
     config = BenchConfig(
         workloads=("GMM:0",), strategies=("replay-trace",), budgets=(64, 16, 32), out_dir=tmp_path
@@ -236,6 +292,7 @@ def test_recorder_splits_iterations_and_keeps_failures():
     rec.add("search", 1.0)  # pre_tuning + generate
     rec.add("build", 2.0)
     ok = NS(error_msg=None)
+    rec.set_sources(["proposer", "mutation", "sampling"])
     rec.end_iteration(
         [ok, NS(error_msg="boom"), ok],
         [
@@ -252,6 +309,8 @@ def test_recorder_splits_iterations_and_keeps_failures():
     first, second = rec.iterations
     assert [t.latency_us for t in first.trials][0] == pytest.approx(200.0)
     assert [t.error for t in first.trials][1:] == ["build: boom", "run: timeout"]
+    assert [t.source for t in first.trials] == ["proposer", "mutation", "sampling"]
+    assert second.trials[0].source is None  # sources are per iteration: none said, none kept
     assert [t.best_us for t in first.trials + second.trials] == pytest.approx(
         [200.0, 200.0, 200.0, 10.0]
     )

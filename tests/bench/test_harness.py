@@ -120,3 +120,22 @@ def test_best_program_of_an_empty_database_is_an_error(tmp_path):
 
     with pytest.raises(ValueError, match="no measured tuning record"):
         best_program(tmp_path, load_workload("GMM:0").mod)
+
+
+def test_ablation_variants_tune_and_say_where_candidates_came_from(tmp_path):
+    config = BenchConfig(
+        workloads=("GMM:0",),
+        strategies=("llm", "llm-no-proposer", "evolutionary-no-warmup"),
+        budgets=(4,),
+        num_trials_per_iter=4,
+        out_dir=tmp_path,
+    )
+    results = run_matrix(config, progress=False)
+    by_strategy = {run.strategy: run for run in results.runs}
+    for run in results.runs:
+        assert any(math.isfinite(t.latency_us) for t in run.trials), run.strategy
+    sources = {name: [t.source for t in by_strategy[name].trials] for name in by_strategy}
+    assert None not in sources["llm"] and "proposer" in sources["llm"]
+    assert None not in sources["llm-no-proposer"]
+    assert "proposer" not in sources["llm-no-proposer"]  # the switch really turns it off
+    assert set(sources["evolutionary-no-warmup"]) == {None}  # TVM's strategies do not say

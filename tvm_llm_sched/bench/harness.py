@@ -119,6 +119,7 @@ def tune_one(
         builder=TimedBuilder(builder, recorder),
         runner=TimedRunner(runner, recorder),
         measure_callbacks=[TimedCallbacks(default_callbacks(), recorder)],
+        cost_model=key.strategy.cost_model(cores),
         strategy=TimedSearchStrategy(key.strategy.factory()(), recorder),
         seed=key.seed,
         quiet=quiet,

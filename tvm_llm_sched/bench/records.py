@@ -40,6 +40,8 @@ class TrialRecord:
         Which iteration of ``num_trials_per_iter`` candidates measured it.
     error : str or None
         The build or run error message of a failed candidate.
+    source : str or None
+        ``proposer``, ``mutation`` or ``sampling`` when the strategy says (LLMGuidedSearch).
     search_s, build_s, run_s, update_s, wall_s : float
         This trial's equal share of its iteration's phase times and wall time.
     """
@@ -50,6 +52,7 @@ class TrialRecord:
     elapsed_s: float
     iteration: int
     error: str | None = None
+    source: str | None = None
     search_s: float = 0.0
     build_s: float = 0.0
     run_s: float = 0.0

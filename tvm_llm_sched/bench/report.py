@@ -8,6 +8,7 @@ import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..search.engine import CANDIDATE_SOURCES
 from .compare import comparison_lines
 from .records import References
 from .summary import summary_rows
@@ -36,8 +37,9 @@ def _budget_table(rows: list[dict], budget: int) -> list[str]:
         "",
         "| Workload | Strategy | Seeds | Best (us) | GFLOP/s | % peak | x unscheduled "
         "| NumPy / best "
-        "| Wall (s) | Search / build / run / update (s) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| Wall (s) | To 5 % (s) | Search / build / run / update (s) "
+        "| Proposer / mutation / sampling (% of trials) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     groups: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
@@ -54,6 +56,11 @@ def _budget_table(rows: list[dict], budget: int) -> list[str]:
         phases = " / ".join(
             _spread(col(name), 0) for name in ("search_s", "build_s", "run_s", "update_s")
         )
+        sources = (
+            " / ".join(_spread(col(f"pct_from_{source}"), 0) for source in CANDIDATE_SOURCES)
+            if all(r["pct_from_proposer"] != "" for r in group)
+            else "-"
+        )
         short = [r for r in group if r["trials"] < budget]
         stopped = ", ".join(str(r["trials"]) for r in short)
         seeds = f"{len(group)}" + (f" (stopped at {stopped} trials)" if short else "")
@@ -61,7 +68,8 @@ def _budget_table(rows: list[dict], budget: int) -> list[str]:
             f"| {workload} | {strategy} | {seeds} | {_spread(best)} | {_spread(col('gflops'))} "
             f"| {_spread(col('pct_of_peak'))} | {_spread(col('speedup_vs_unscheduled'))} "
             f"| {_spread(vs_numpy, 2) if math.isfinite(numpy_us) else '-'} "
-            f"| {_spread(col('wall_s'), 0)} | {phases} |"
+            f"| {_spread(col('wall_s'), 0)} | {_spread(col('time_to_5pct_s'), 0)} | {phases} "
+            f"| {sources} |"
         )
     return lines + [""]
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import collections
 import csv
 import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..search.engine import CANDIDATE_SOURCES
 from .records import References, RunRecord
 
 
@@ -28,6 +30,13 @@ class BudgetPoint:
     run_s: float
     update_s: float
     failed: int
+    time_to_5pct_s: float = math.nan
+    sources: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def source_share(self, source: str) -> float | None:
+        """Percentage of the trials ``source`` made (``None`` when the strategy did not say)."""
+        known = sum(self.sources.values())
+        return 100.0 * self.sources.get(source, 0) / known if known else None
 
 
 def read_at_budget(run: RunRecord, budget: int) -> BudgetPoint:
@@ -38,6 +47,10 @@ def read_at_budget(run: RunRecord, budget: int) -> BudgetPoint:
 
     Examples
     --------
+    ``time_to_5pct_s`` is the wall time at which the run first came within 5 % of its best at
+    ``budget`` (a search that finds its best late spends its time differently from one that
+    finds it early and idles); ``sources`` counts trials by where they came from.
+
     Reading 16 and 32 off one 64-trial run gives the same numbers a 16- or 32-trial run would,
     up to the strategy's behaviour depending on ``max_trials`` (the built-ins' does not, until
     the last iteration).
@@ -47,6 +60,8 @@ def read_at_budget(run: RunRecord, budget: int) -> BudgetPoint:
     trials = run.trials[:budget]
     if not trials:
         return BudgetPoint(budget, 0, math.inf, 0.0, 0.0, 0.0, 0.0, 0.0, 0)
+    best = trials[-1].best_us
+    within = next((t for t in trials if t.best_us <= best * 1.05), None)
     return BudgetPoint(
         budget=budget,
         trials=len(trials),
@@ -57,6 +72,8 @@ def read_at_budget(run: RunRecord, budget: int) -> BudgetPoint:
         run_s=sum(t.run_s for t in trials),
         update_s=sum(t.update_s for t in trials),
         failed=sum(1 for t in trials if t.error is not None),
+        time_to_5pct_s=within.elapsed_s if within is not None and math.isfinite(best) else math.nan,
+        sources=dict(collections.Counter(t.source for t in trials if t.source)),
     )
 
 
@@ -74,6 +91,10 @@ SUMMARY_COLUMNS = (
     "run_s",
     "update_s",
     "wall_s",
+    "time_to_5pct_s",
+    "pct_from_proposer",
+    "pct_from_mutation",
+    "pct_from_sampling",
     "speedup_vs_unscheduled",
     "numpy_us",
     "failed_trials",
@@ -118,6 +139,11 @@ def summary_rows(
                     "run_s": round(point.run_s, 2),
                     "update_s": round(point.update_s, 2),
                     "wall_s": round(point.elapsed_s, 2),
+                    "time_to_5pct_s": _blank_or_round(point.time_to_5pct_s),
+                    **{
+                        f"pct_from_{source}": _blank_or_round(point.source_share(source))
+                        for source in CANDIDATE_SOURCES
+                    },
                     "speedup_vs_unscheduled": (
                         round(ref.unscheduled_us / point.best_us, 2)
                         if ref and math.isfinite(ref.unscheduled_us) and point.best_us > 0
@@ -128,6 +154,11 @@ def summary_rows(
                 }
             )
     return rows
+
+
+def _blank_or_round(value: float | None) -> object:
+    """A CSV cell: blank for an unknown (``None``) or non-finite value."""
+    return "" if value is None or not math.isfinite(value) else round(value, 1)
 
 
 def write_csv(path: Path, rows: Sequence[dict[str, object]]) -> None:

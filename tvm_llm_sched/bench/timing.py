@@ -67,6 +67,7 @@ class Recorder:
         self._t0 = self._last_end = time.perf_counter()
         self._pending = dict.fromkeys(PHASES, 0.0)
         self._best = math.inf
+        self._sources: list[str] = []
 
     def start(self) -> None:
         """Mark the start of the run (wall time 0)."""
@@ -76,12 +77,18 @@ class Recorder:
         """Charge ``seconds`` of ``phase`` (search/build/run/update) to the open iteration."""
         self._pending[phase] += seconds
 
+    def set_sources(self, sources: list[str] | None) -> None:
+        """Where the candidates of the open iteration came from, in measuring order (a strategy
+        that does not say leaves them unknown)."""
+        self._sources = list(sources or [])
+
     def end_iteration(self, builder_results: list[Any], runner_results: list[Any]) -> None:
         """Close the open iteration with its measured candidates."""
         now = time.perf_counter()
         count = len(runner_results)
         first = sum(len(it.trials) for it in self.iterations)
         trials = []
+        sources = self._sources if len(self._sources) == count else [None] * count
         for offset, (b_res, r_res) in enumerate(zip(builder_results, runner_results, strict=True)):
             latency, error = _latency_and_error(b_res, r_res)
             self._best = min(self._best, latency)
@@ -93,6 +100,7 @@ class Recorder:
                     elapsed_s=now - self._t0,
                     iteration=len(self.iterations),
                     error=error,
+                    source=sources[offset],
                 )
             )
         record = IterationRecord(
@@ -105,6 +113,7 @@ class Recorder:
         )
         self.iterations.append(record)
         self._pending = dict.fromkeys(PHASES, 0.0)
+        self._sources = []
         self._last_end = now
         if self.on_iteration is not None:
             self.on_iteration(record)
@@ -173,14 +182,21 @@ class TimedSearchStrategy(PySearchStrategy):
 
     def generate_measure_candidates(self):  # noqa: D102
         with _Timer(self.recorder, "search"):
-            return self.inner.generate_measure_candidates()
+            candidates = self.inner.generate_measure_candidates()
+        # LLMGuidedSearch says where each candidate came from; TVM's strategies do not.
+        self.recorder.set_sources(getattr(self.inner, "batch_sources", None))
+        return candidates
 
     def notify_runner_results(self, measure_candidates, results) -> None:  # noqa: D102
         with _Timer(self.recorder, "search"):
             self.inner.notify_runner_results(measure_candidates, results)
 
     def clone(self):  # noqa: D102
-        return TimedSearchStrategy(self.inner.clone(), self.recorder)
+        # A Python strategy (derived object) is cloned in Python: TVM's FFI clone hands back a
+        # bare PySearchStrategy whose Python attributes (batch_sources) are out of reach.
+        python_inner = getattr(self.inner, "_inst", None)
+        inner = python_inner.clone() if python_inner is not None else self.inner.clone()
+        return TimedSearchStrategy(inner, self.recorder)
 
 
 @derived_object

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from ..search.strategies import STRATEGY_NAMES
 from .app import app
 
 
@@ -57,7 +58,7 @@ def bench(
     ),
     strategies: str = typer.Option(
         "evolutionary,replay-trace",
-        help="Comma-separated: evolutionary, replay-trace, replay-func or module:callable.",
+        help=f"Comma-separated: {', '.join(STRATEGY_NAMES)} or module:callable.",
     ),
     trials: str = typer.Option("16,32,64", help="Comma-separated trial budgets."),
     seeds: str = typer.Option("0", help="Comma-separated ms.tune_tir seeds."),

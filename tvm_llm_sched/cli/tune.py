@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from ..search.strategies import STRATEGY_NAMES
 from .app import app
 
 
@@ -17,7 +18,7 @@ def tune(
     ),
     trials: int = typer.Option(64, "--trials", "-n", min=1, help="Trials to measure."),
     strategy: str = typer.Option(
-        "llm", "--strategy", "-s", help="llm | evolutionary | replay-trace | replay-func"
+        "llm", "--strategy", "-s", help=f"{' | '.join(STRATEGY_NAMES)} | module:callable"
     ),
     target: str = typer.Option(None, "--target", help="Target; default: host CPU with mcpu."),
     work_dir: Path = typer.Option(

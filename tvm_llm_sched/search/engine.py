@@ -35,6 +35,9 @@ from .mutator_probability import LLMMutatorProbability
 
 logger = logging.getLogger("tvm_llm_sched.search")
 
+CANDIDATE_SOURCES = ("proposer", "mutation", "sampling")
+"""Where a measured candidate came from, as benchmarks count it."""
+
 
 @dataclasses.dataclass
 class Candidate:
@@ -77,6 +80,12 @@ class Candidate:
     chain: int = -1
     score: float | None = None
     state_key: int | None = None
+
+    @property
+    def source(self) -> str:
+        """Which of :data:`CANDIDATE_SOURCES` made it (sampled seeds and exploration both count as
+        sampling)."""
+        return self.origin if self.origin in ("proposer", "mutation") else "sampling"
 
 
 @dataclasses.dataclass

@@ -107,6 +107,9 @@ class LLMGuidedSearch(PySearchStrategy):
         preload_tensor_intrin()
         install_builder_fix()
         self._timeouts_reported = False
+        self.batch_sources: list[str] = []
+        """Source (``proposer``, ``mutation``, ``sampling``) of each candidate of the last batch,
+        in the order sent to the builder: benchmarks count what the proposer contributes."""
 
     # -- MetaSchedule lifecycle ------------------------------------------------------------------
     def _initialize_with_tune_context(self, context: Any) -> None:
@@ -195,6 +198,7 @@ class LLMGuidedSearch(PySearchStrategy):
             return None
         engine.mark_measured(chosen)
         self._pending = chosen
+        self.batch_sources = [c.source for c in chosen]
         self.trials_sent += len(chosen)
         self.iteration += 1
         self._speculate()

@@ -5,8 +5,16 @@ harness alike. Names:
 
 ``"llm"``
     :class:`~tvm_llm_sched.search.LLMGuidedSearch` (with the given proposer and seed).
+``"llm-random"``
+    The same search with the ``random`` proposer: a seeded uniform pick from the same legal-step
+    menu with the same call budget (the control a proposer must beat).
+``"llm-no-proposer"``
+    The same search with the proposer off: the strategy's ranker, mutation and sampling alone.
 ``"evolutionary"``, ``"replay-trace"``, ``"replay-func"``
     TVM's own strategies (``SearchStrategy.create``).
+``"evolutionary-no-warmup"``
+    EvolutionarySearch with an XGB cost model that ranks from its first measurement (TVM's
+    default ranks at random until it has 100): the baseline a careful user runs at small budgets.
 ``"module:callable"``
     Any importable factory called with no arguments (a strategy class works), e.g.
     ``tvm_llm_sched.search:LLMGuidedSearch``.
@@ -23,7 +31,13 @@ from typing import Any
 TVM_STRATEGIES = ("evolutionary", "replay-trace", "replay-func")
 """MetaSchedule's built-in strategy names."""
 
-STRATEGY_NAMES = ("llm", *TVM_STRATEGIES)
+LLM_VARIANTS = ("llm", "llm-random", "llm-no-proposer")
+"""LLMGuidedSearch with the given proposer, with the random proposer, and with none."""
+
+NO_WARMUP_STRATEGIES = ("evolutionary-no-warmup",)
+"""TVM strategies tuned with a cost model that has no warm-up."""
+
+STRATEGY_NAMES = (*LLM_VARIANTS, *TVM_STRATEGIES, *NO_WARMUP_STRATEGIES)
 """Every strategy name the registry knows (``module:callable`` specs come on top)."""
 
 
@@ -65,10 +79,10 @@ class StrategySpec:
         ValueError
             For an unknown name, or a ``module:callable`` that does not import or is not callable.
         """
-        if self.spec == "llm":
-            from .llm_guided import LLMGuidedSearch
-
-            return lambda: LLMGuidedSearch(proposer, seed=seed)
+        if self.spec in LLM_VARIANTS:
+            return _llm_factory(self.spec, proposer, seed)
+        if self.spec in NO_WARMUP_STRATEGIES:
+            return StrategySpec(self.spec.removesuffix("-no-warmup")).factory()
         if ":" not in self.spec:
             if self.spec not in TVM_STRATEGIES:
                 raise ValueError(
@@ -88,6 +102,42 @@ class StrategySpec:
         if not callable(target):
             raise ValueError(f"strategy factory {self.spec!r} is not callable")
         return target
+
+    def cost_model(self, num_cores: int) -> Any:
+        """``ms.tune_tir``'s ``cost_model`` argument for this strategy.
+
+        ``"xgb"`` (TVM's default, 100 warm-up samples) except for
+        :data:`NO_WARMUP_STRATEGIES`, which get an XGB model that trains and ranks from its first
+        measurement.
+
+        Parameters
+        ----------
+        num_cores : int
+            Cores the model trains on (what ``ms.tune_tir`` gives its own default model).
+        """
+        if self.spec not in NO_WARMUP_STRATEGIES:
+            return "xgb"
+        from tvm.s_tir.meta_schedule.cost_model import CostModel
+
+        return CostModel.create(
+            "xgb", num_warmup_samples=0, num_tuning_cores=num_cores, tree_method="auto"
+        )
+
+
+def _llm_factory(name: str, proposer: Any, seed: int | None) -> Callable[[], Any]:
+    """LLMGuidedSearch as named: with ``proposer``, with the seeded random proposer, or with the
+    proposer off (no calls at all, so whichever proposer it holds is never asked)."""
+    from .config import SearchConfig
+    from .llm_guided import LLMGuidedSearch
+
+    if name == "llm-random":
+        from ..proposers import create
+
+        return lambda: LLMGuidedSearch(create("random", seed=seed or 0), seed=seed)
+    if name == "llm-no-proposer":
+        off = SearchConfig(proposer_calls_per_iter=0, first_proposer_calls=0)
+        return lambda: LLMGuidedSearch(proposer, config=off, seed=seed)
+    return lambda: LLMGuidedSearch(proposer, seed=seed)
 
 
 def make_strategy(spec: str, *, proposer: Any = None, seed: int | None = None) -> Any:

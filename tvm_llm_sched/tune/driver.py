@@ -48,6 +48,7 @@ def run_tune_tir(
     builder: Any = "local",
     runner: Any = "local",
     measure_callbacks: Sequence[Any] | None = None,
+    cost_model: Any = "xgb",
     seed: int | None = None,
     quiet: bool = False,
 ) -> Any:
@@ -55,7 +56,8 @@ def run_tune_tir(
 
     Parameters
     ----------
-    mod, target, work_dir, max_trials, num_trials_per_iter, strategy, builder, runner, seed
+    mod, target, work_dir, max_trials, num_trials_per_iter, strategy, builder, runner, cost_model,
+    seed
         As for ``ms.tune_tir`` (``max_trials`` is its ``max_trials_global``).
     measure_callbacks : Sequence | None
         Defaults to :func:`default_callbacks`; pass them wrapped or extended to observe a run.
@@ -76,6 +78,7 @@ def run_tune_tir(
             builder=builder,
             runner=runner,
             measure_callbacks=callbacks,
+            cost_model=cost_model,
             strategy=strategy,
             seed=seed,
         )

@@ -263,7 +263,7 @@ def tune_workload(
     import tqdm
 
     from ..database import repair_work_dir
-    from ..hardware import resolve_target, target_to_dict, use_target_cores
+    from ..hardware import detect_cpu, resolve_target, target_to_dict, use_target_cores
     from ..measure import MeasurementStore, recording_measurer, replaying_measurer
     from ..measure.timing import EvaluatorSettings, time_unscheduled
     from ..tvm_compat import local_builder, preload_tensor_intrin, require_xgboost
@@ -310,7 +310,8 @@ def tune_workload(
         builder, runner = recorder.builder, recorder.runner
     chosen = make_strategy(strategy, proposer=proposer, seed=seed)
     suffix = "-replay" if replay is not None else ""
-    slug = StrategySpec(strategy).slug
+    spec_of_strategy = StrategySpec(strategy.strip())
+    slug = spec_of_strategy.slug
     work_dir = Path(work_dir or Path("work_dirs") / f"{workload.slug}-{slug}{suffix}")
     if replay is not None and _has_records(work_dir):
         raise ValueError(f"a replay needs a work dir without records; {work_dir} has some")
@@ -326,6 +327,7 @@ def tune_workload(
             builder=builder,
             runner=runner,
             measure_callbacks=[*default_callbacks(), ProgressCallback(bar)],
+            cost_model=spec_of_strategy.cost_model(detect_cpu(target).cores),
             strategy=chosen,
             seed=seed,
             quiet=progress,
