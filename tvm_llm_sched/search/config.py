@@ -47,6 +47,14 @@ class SearchConfig:
         Measurements after which candidates are ranked by a strategy-owned XGB model while the
         task's cost model is still in its warm-up (where TVM's XGBModel scores at random); 0
         ranks with the task's cost model only.
+    stall_patience : int
+        Iterations without a best at least 1 % better after which the search widens (0: never):
+        proposer chains start from the best state, others drawn from a frontier twice as deep
+        and a fresh sample of every design space (restarts); mutation runs
+        ``stall_generations`` more generations from the ranker's favourite children (larger
+        moves); the unranked exploration share doubles. The next improvement narrows it again.
+    stall_generations : int
+        Extra mutation generations while stalled.
     state_dedup : bool
         Skip a proposer state whose step IR (naming-invariant canonical hash, native dedup set)
         this batch already holds or a measured state had, before paying for its replay,
@@ -72,6 +80,8 @@ class SearchConfig:
     mutator_update_every: int = 2
     menu_limit: int = 30
     ranker_min_samples: int = 8
+    stall_patience: int = 2
+    stall_generations: int = 2
     state_dedup: bool = True
     audit_state_dedup: bool = False
 

@@ -136,6 +136,8 @@ class LLMGuidedSearch(PySearchStrategy):
         self.trials_sent = 0
         self.trials_measured = 0
         self.iteration = 0
+        self.stalled_iterations = 0  # consecutive batches that did not improve the best by 1 %
+        self.widened_iterations = 0  # batches chosen by the widened (stalled) search
         # A space generator may have no mutators (ScheduleFn without mutator_probs, or {}): the
         # search then runs on proposer steps and sampling alone.
         mutators = {type(m).__name__: m for m in ctx.space_generator.mutator_probs or {}}
@@ -174,10 +176,12 @@ class LLMGuidedSearch(PySearchStrategy):
             best = self.engine.history.best_latency_us
             stats = self.engine.stats
             logger.info(
-                "LLMGuidedSearch done: %d trials, best %s us; %d proposer states skipped as "
-                "step-IR duplicates (%d audited, %d collisions)",
+                "LLMGuidedSearch done: %d trials, best %s us; widened after a stall in %d "
+                "batches; %d proposer states skipped as step-IR duplicates (%d audited, %d "
+                "collisions)",
                 self.trials_measured,
                 f"{best:.1f}" if best is not None else "n/a",
+                self.widened_iterations,
                 stats.state_duplicates,
                 stats.state_audited,
                 stats.state_collisions,
@@ -208,6 +212,7 @@ class LLMGuidedSearch(PySearchStrategy):
         engine = self.engine
         if engine is None:
             return
+        best_before = engine.history.best_latency_us
         for cand, result in zip(self._pending, results, strict=False):
             latency = latency_us(result)
             error = str(result.error_msg) if result.error_msg else None
@@ -220,6 +225,9 @@ class LLMGuidedSearch(PySearchStrategy):
             if self.database is None and latency is not None:
                 self._measured.append(Frontier(pre=cand.pre, latency_us=latency))
         self.trials_measured += len(results)
+        best = engine.history.best_latency_us
+        improved = best is not None and (best_before is None or best < best_before * STALL_GAIN)
+        self.stalled_iterations = 0 if improved else self.stalled_iterations + 1
         self._pending = []
         self._report_build_timeouts(results)
         self.ranker.update(measure_candidates, results)
@@ -252,14 +260,20 @@ class LLMGuidedSearch(PySearchStrategy):
         )
 
     # -- the iteration ---------------------------------------------------------------------------
-    def _frontier(self) -> list[Frontier]:
-        """The best measured schedules of this task, replayed without postprocessing (from the
-        strategy's own view when there is no database)."""
+    @property
+    def stalled(self) -> bool:
+        """Whether the last ``stall_patience`` batches left the best latency where it was."""
+        patience = self.config.stall_patience
+        return bool(patience) and self.stalled_iterations >= patience
+
+    def _frontier(self, size: int) -> list[Frontier]:
+        """The ``size`` best measured schedules of this task, replayed without postprocessing
+        (from the strategy's own view when there is no database)."""
         if self.database is None or self.workload is None:
             best = sorted(self._measured, key=lambda f: f.latency_us)
-            return best[: self.config.frontier_size]
+            return best[:size]
         out = []
-        for record in self.database.get_top_k(self.workload, self.config.frontier_size):
+        for record in self.database.get_top_k(self.workload, size):
             latency = latency_us(record)
             pre = self.engine.replay(record.trace) if latency is not None else None
             if pre is not None:
@@ -284,14 +298,21 @@ class LLMGuidedSearch(PySearchStrategy):
     def _choose(self, count: int) -> list[Candidate]:
         engine = self.engine
         cfg = self.config
-        frontier = self._frontier()
+        stalled = self.stalled
+        if stalled:
+            self.widened_iterations += 1
+            logger.debug("no 1 %% gain for %d batches: widening", self.stalled_iterations)
+        frontier = self._frontier(cfg.frontier_size * (2 if stalled else 1))
         self._iteration_frontier = frontier  # reused by _speculate after this batch is chosen
         trained = self.ranker.ready()
         # One key set for every source of this batch: a proposer step and a mutation often reach
         # the same program, which must be measured once (a second measurement wastes a trial and
         # gives one program two recorded latencies).
         batch = BatchKeys()
-        if frontier:
+        if frontier and stalled:
+            starts = self._widened(frontier)
+            proposed = engine.finalize(self._expand(starts, width=len(starts)), batch)
+        elif frontier:
             proposed = engine.finalize(self._expand(frontier), batch)
         else:
             # Nothing measured yet: one chain from each seed, seeds spread over every design space
@@ -313,8 +334,11 @@ class LLMGuidedSearch(PySearchStrategy):
             )
         share = cfg.proposer_share if trained else max(cfg.proposer_share, cfg.first_proposer_share)
         mutated = engine.finalize(engine.mutate(frontier, cfg.mutations_per_iter), batch)
+        if stalled:
+            mutated += self._deeper_mutations(mutated, batch, trained)
         explore = engine.finalize(engine.sample(cfg.random_per_iter), batch)
-        n_eps = min(len(explore), max(1, round(cfg.eps_greedy * count))) if count > 1 else 0
+        eps = cfg.eps_greedy * (2 if stalled else 1)
+        n_eps = min(len(explore), max(1, round(eps * count))) if count > 1 else 0
         n_prop = min(len(proposed), max(0, math.ceil(share * count)))
         proposed = self._ranked(proposed) if trained else _chain_ends_first(proposed)
         chosen = proposed[:n_prop]
@@ -326,6 +350,36 @@ class LLMGuidedSearch(PySearchStrategy):
             extra = engine.finalize(engine.sample(4 * count), batch)
             chosen += extra[: count - len(chosen)]
         return chosen[:count]
+
+    def _widened(self, frontier: list[Frontier]) -> list[Frontier]:
+        """Proposer starts of a stalled search: the best state, others drawn from the rest of
+        the (deeper) frontier, and one fresh sample of every design space."""
+        rest = frontier[1:]
+        drawn = self.engine.rng.sample(rest, min(len(rest), self.config.beam_width - 1))
+        restarts = [
+            Frontier(pre=c.pre, latency_us=None)
+            for c in self.engine.sample(len(self.engine.spaces), "seed")
+        ]
+        return [frontier[0], *drawn, *restarts]
+
+    def _deeper_mutations(
+        self, children: list[Candidate], batch: BatchKeys, trained: bool
+    ) -> list[Candidate]:
+        """``stall_generations`` more mutation generations, each from the favourite children of
+        the last (by the ranker once it is trained, else at random): moves of several decisions
+        that a single mutation of the frontier never makes."""
+        engine, cfg = self.engine, self.config
+        out: list[Candidate] = []
+        for _ in range(cfg.stall_generations):
+            if not children:
+                break
+            favourites = (
+                self._ranked(children) if trained else engine.rng.sample(children, len(children))
+            )[: cfg.frontier_size]
+            parents = [Frontier(pre=c.pre, latency_us=None) for c in favourites]
+            children = engine.finalize(engine.mutate(parents, cfg.mutations_per_iter // 2), batch)
+            out += children
+        return out
 
     def _speculate(self) -> None:
         """Ask a remote proposer about the current frontier while this batch is measured."""
@@ -376,6 +430,10 @@ class LLMGuidedSearch(PySearchStrategy):
             for cand, score in zip(unscored, scores, strict=True):
                 cand.score = float(score)
         return sorted(candidates, key=lambda c: -c.score)
+
+
+STALL_GAIN = 0.99
+"""A batch improves the search when its best beats the previous best by at least 1 %."""
 
 
 def _chain_ends_first(candidates: list[Candidate]) -> list[Candidate]:
