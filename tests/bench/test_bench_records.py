@@ -194,6 +194,14 @@ def test_report_tables_and_section_replacement(tmp_path):
     assert "| GMM:0 | replay-trace | 2 | 20.0 [20.0-20.0] |" in text  # two seeds: median [min-max]
     assert "| GMM:0 | evo | 1 | 60.0 |" in text
     assert "To 5 % (s)" in text and "Proposer / mutation / sampling" in text
+    assert "against the other strategies" not in text  # no search of ours in this matrix
+    ours = BenchResults(
+        runs=[make_run([30.0] * 4, strategy="llm"), make_run([60.0] * 4, strategy="evo")],
+        references={"GMM:0": REF},
+    )
+    compared = render_report(ours, [4], command="c", out_dir="out")
+    assert "### llm against the other strategies at 4 trials" in compared
+    assert "**2.00x**" in compared
     assert "`tvm-llm-sched bench --workloads GMM:0`" in text
     path = tmp_path / "BENCHMARKS.md"
     path.write_text(

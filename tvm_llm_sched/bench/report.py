@@ -15,6 +15,10 @@ from .summary import summary_rows
 
 SECTION_TITLE = "## Tuning curves"
 
+OURS = ("llm", "LLMGuidedSearch")
+"""Labels of this package's search in a matrix (registry name, or the class as
+``module:callable``): the strategy a report compares with the others."""
+
 
 def _fmt(value: float, digits: int = 1) -> str:
     return f"{value:.{digits}f}" if math.isfinite(value) else "failed"
@@ -102,7 +106,7 @@ def render_report(
     command: str = "",
     out_dir: str = "",
     notes: Sequence[str] = (),
-    ours: str | None = "LLMGuidedSearch",
+    ours: str | None = None,
 ) -> str:
     """The ``## Tuning curves`` Markdown section for whatever runs ``results`` holds.
 
@@ -120,9 +124,13 @@ def render_report(
         Caveats to list (machine load, ...).
     ours : str or None
         Display name of the strategy to compare with the others
-        (:func:`~tvm_llm_sched.bench.compare.comparison_lines`); None or absent: no comparison.
+        (:func:`~tvm_llm_sched.bench.compare.comparison_lines`); by default the first of
+        :data:`OURS` that ran; absent: no comparison.
     """
     runs, references = results.runs, results.references
+    if ours is None:
+        labels = {run.strategy for run in runs}
+        ours = next((name for name in OURS if name in labels), None)
     rows = summary_rows(runs, references, budgets)
     workloads = list(dict.fromkeys(run.workload for run in runs))
     any_ref = next(iter(references.values()), None)
