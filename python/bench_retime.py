@@ -69,10 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="bench_tuning.py output directory")
     parser.add_argument("--budget", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument(
-        "--ours", default="LLMGuidedSearch", help="strategy the others are compared with"
-    )
+    parser.add_argument("--ours", default="llm", help="strategy the others are compared with")
     parser.add_argument("--write-benchmarks", default=None)
+    parser.add_argument(
+        "--section", default=SECTION, help="the '## ' section of --write-benchmarks to (re)write"
+    )
     args = parser.parse_args(argv)
 
     results = load_results(args.out)
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     target = resolve_target(runs[0].target)
     use_target_cores(target)
     lines = [
-        SECTION,
+        args.section,
         "",
         f"Every run's best program at {args.budget} trials from `{args.out}`, rebuilt from its "
         f"tuning record, verified against the unscheduled workload, then timed round-robin "
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         lines,
         "python/bench_retime.py",
         argv if argv is not None else sys.argv[1:],
-        SECTION,
+        args.section,
         args.write_benchmarks,
     )
     return 0

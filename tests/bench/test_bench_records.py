@@ -368,3 +368,14 @@ def test_cli_report_only_and_bad_input(tmp_path):
         result = cli.invoke(app, ["bench", "--out", str(empty), *extra])
         assert result.exit_code == 2 and "error:" in result.output, (extra, result.output)
     assert cli.invoke(app, ["bench", "--workloads", "GMM:0", "--trials", "x"]).exit_code == 2
+
+
+def test_published_sections_name_their_command_and_commit(tmp_path, capsys):
+    from tvm_llm_sched.bench.report import publish_section
+
+    path = tmp_path / "BENCH.md"
+    text = publish_section(["## Floors", "", "| a |"], "python/x.py", ["--n", "3"], "## Floors", path)
+    assert "Command: `python python/x.py --n 3` at commit " in text
+    commit = text.rsplit("at commit ", 1)[1].strip()
+    assert commit == "unknown" or len(commit.split("+")[0]) >= 7
+    assert path.read_text().count("## Floors") == 1

@@ -202,6 +202,22 @@ def write_section(path: Path, section: str, title: str = SECTION_TITLE) -> None:
     path.write_text(text.rstrip() + "\n")
 
 
+def _source_commit() -> str:
+    """The checkout's short commit (``+dirty`` with uncommitted changes), or ``unknown``."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], capture_output=True, text=True, check=True, cwd=Path(__file__).parent
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def publish_section(
     lines: list[str], script: str, argv: list[str], title: str, path: str | Path | None
 ) -> str:
@@ -218,7 +234,7 @@ def publish_section(
         Its arguments.
     """
     command = f"python {script} {' '.join(argv)}".strip()
-    section = "\n".join([*lines, "", f"Command: `{command}`", ""])
+    section = "\n".join([*lines, "", f"Command: `{command}` at commit {_source_commit()}", ""])
     print(section)
     if path:
         write_section(path, section, title)
