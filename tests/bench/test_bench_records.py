@@ -374,7 +374,9 @@ def test_published_sections_name_their_command_and_commit(tmp_path, capsys):
     from tvm_llm_sched.bench.report import publish_section
 
     path = tmp_path / "BENCH.md"
-    text = publish_section(["## Floors", "", "| a |"], "python/x.py", ["--n", "3"], "## Floors", path)
+    text = publish_section(
+        ["## Floors", "", "| a |"], "python/x.py", ["--n", "3"], "## Floors", path
+    )
     assert "Command: `python python/x.py --n 3` at commit " in text
     commit = text.rsplit("at commit ", 1)[1].strip()
     assert commit == "unknown" or len(commit.split("+")[0]) >= 7
