@@ -203,12 +203,19 @@ def write_section(path: Path, section: str, title: str = SECTION_TITLE) -> None:
 
 
 def _source_commit() -> str:
-    """The checkout's short commit (``+dirty`` with uncommitted changes), or ``unknown``."""
+    """The short commit (``+dirty`` with uncommitted changes) of the checkout holding the running
+    script, or ``unknown``. The script's checkout, not this file's: an installed package may
+    sit inside some other repository (pyenv's, for one)."""
     import subprocess
+    import sys
 
     def git(*args: str) -> str:
         return subprocess.run(
-            ["git", *args], capture_output=True, text=True, check=True, cwd=Path(__file__).parent
+            ["git", *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(sys.argv[0]).resolve().parent,
         ).stdout.strip()
 
     try:
