@@ -121,7 +121,8 @@ def test_serve_forever_function_runs_until_ctrl_c():
         body = httpx.post(url + "/chat/completions", json=GOOD).json()
         assert body["choices"][0]["message"]["content"] == "cli"
         proc.send_signal(2)  # SIGINT, i.e. Ctrl-C
-        assert proc.wait(10) == 0
+        # Generous: on a loaded 2-core machine the interpreter's exit alone took over 10 s.
+        assert proc.wait(60) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
