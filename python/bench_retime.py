@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import statistics
 import sys
+from pathlib import Path
 
-from tvm_llm_sched.bench import load_results
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout
+
+from tvm_llm_sched.bench import RunRecord, load_results
 from tvm_llm_sched.bench.compare import speedup_summary
 from tvm_llm_sched.bench.floors import exp_pass, full_reduction_schedules
 from tvm_llm_sched.bench.report import publish_section
@@ -63,10 +67,34 @@ def _comparison(retimed: dict[tuple[str, str], float], ours: str) -> list[str]:
     return out
 
 
+@dataclasses.dataclass
+class _LabelledRun:
+    """A finished run, the output directory holding it, and its label in the tables."""
+
+    run: RunRecord
+    store: BenchStore
+    matrix: str
+    strategy: str = ""
+
+    def __post_init__(self) -> None:
+        self.strategy = self.strategy or self.run.strategy
+
+    @property
+    def key(self) -> str:
+        """Unique over several output directories (run ids repeat across matrices)."""
+        return f"{self.matrix}/{self.run.run_id}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line entry."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="bench_tuning.py output directory")
+    parser.add_argument(
+        "--out",
+        required=True,
+        action="append",
+        help="bench_tuning.py output directory (repeat to time several matrices' programs in "
+        "the same rounds; a strategy label found in several gets the directory's name)",
+    )
     parser.add_argument("--budget", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--ours", default="llm", help="strategy the others are compared with")
@@ -76,17 +104,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    results = load_results(args.out)
-    store = BenchStore(args.out)
-    runs = [r for r in results.runs if r.max_trials == args.budget]
+    runs = [
+        _LabelledRun(run, BenchStore(out), Path(out).name)
+        for out in args.out
+        for run in load_results(out).runs
+        if run.max_trials == args.budget
+    ]
     if not runs:
-        parser.error(f"{args.out}: no finished run at {args.budget} trials")
-    target = resolve_target(runs[0].target)
+        parser.error(f"{', '.join(args.out)}: no finished run at {args.budget} trials")
+    dirs_of: dict[str, set[str]] = collections.defaultdict(set)
+    for item in runs:
+        dirs_of[item.run.strategy].add(item.matrix)
+    for item in runs:
+        if len(dirs_of[item.run.strategy]) > 1:
+            item.strategy = f"{item.run.strategy} [{item.matrix}]"
+    target = resolve_target(runs[0].run.target)
     use_target_cores(target)
     lines = [
         args.section,
         "",
-        f"Every run's best program at {args.budget} trials from `{args.out}`, rebuilt from its "
+        f"Every run's best program at {args.budget} trials from "
+        f"{', '.join(f'`{out}`' for out in args.out)}, rebuilt from its "
         f"tuning record, verified against the unscheduled workload, then timed round-robin "
         f"{args.rounds} times with the runner's settings (number=3, min_repeat_ms=100); median "
         "of the rounds, then median over seeds. `recorded` is the best latency the run measured "
@@ -101,16 +139,16 @@ def main(argv: list[str] | None = None) -> int:
     ]
     retimed: dict[tuple[str, str], float] = {}
     by_workload: dict[str, list] = collections.defaultdict(list)
-    for run in runs:
-        by_workload[run.workload].append(run)
+    for item in runs:
+        by_workload[item.run.workload].append(item)
     for name, wl_runs in by_workload.items():
         workload = load_workload(name)
         mods, recorded, checked = {}, {}, {}
-        for run in sorted(wl_runs, key=lambda r: (r.strategy, r.seed)):
-            best = best_program(store.work_dir(run.run_id), workload.mod)
-            mods[run.run_id] = best.mod
-            recorded[run.run_id] = best.recorded_us
-            checked[run.run_id] = verify(workload.mod, best.mod, target, seeds=(0,)).ok
+        for item in sorted(wl_runs, key=lambda r: (r.strategy, r.run.seed)):
+            best = best_program(item.store.work_dir(item.run.run_id), workload.mod)
+            mods[item.key] = best.mod
+            recorded[item.key] = best.recorded_us
+            checked[item.key] = verify(workload.mod, best.mod, target, seeds=(0,)).ok
         floors, comparable = _floors(name, workload.mod)
         verified = {
             label: "yes" if verify(workload.mod, mod, target, seeds=(0,)).ok else "NO"
@@ -120,11 +158,11 @@ def main(argv: list[str] | None = None) -> int:
         times = retime_interleaved({**mods, **floors}, target, args.rounds)
         medians = {key: statistics.median(values) for key, values in times.items()}
         strategies: dict[str, list] = collections.defaultdict(list)
-        for run in wl_runs:
-            strategies[run.strategy].append(run)
+        for item in wl_runs:
+            strategies[item.strategy].append(item)
         for strategy, s_runs in sorted(strategies.items()):
-            s_runs.sort(key=lambda r: r.seed)
-            ids = [r.run_id for r in s_runs]
+            s_runs.sort(key=lambda r: r.run.seed)
+            ids = [r.key for r in s_runs]
             retimed[name, strategy] = statistics.median(medians[i] for i in ids)
             lines.append(
                 f"| {name} | {strategy} "
