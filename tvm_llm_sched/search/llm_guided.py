@@ -310,6 +310,8 @@ class LLMGuidedSearch(PySearchStrategy):
         # gives one program two recorded latencies).
         batch = BatchKeys()
         if frontier and stalled:
+            # A remote proposer's speculative proposals (asked while the last batch was measured)
+            # are still used as they are: the wider starts apply from the next call on.
             starts = self._widened(frontier)
             proposed = engine.finalize(self._expand(starts, width=len(starts)), batch)
         elif frontier:
