@@ -310,8 +310,9 @@ class LLMGuidedSearch(PySearchStrategy):
         # gives one program two recorded latencies).
         batch = BatchKeys()
         if frontier and stalled:
-            # A remote proposer's speculative proposals (asked while the last batch was measured)
-            # are still used as they are: the wider starts apply from the next call on.
+            # A remote proposer answers from its speculative call (made from the frontier's best
+            # states while the last batch was measured), so for it the widening is the deeper
+            # mutation and the extra exploration; the local expert gets the wider starts.
             starts = self._widened(frontier)
             proposed = engine.finalize(self._expand(starts, width=len(starts)), batch)
         elif frontier:
