@@ -45,12 +45,12 @@ def read_at_budget(run: RunRecord, budget: int) -> BudgetPoint:
     The wall time is the end of the iteration holding trial ``budget``: a budget that is not a
     multiple of ``num_trials_per_iter`` therefore includes the whole iteration.
 
-    Examples
-    --------
     ``time_to_5pct_s`` is the wall time at which the run first came within 5 % of its best at
     ``budget`` (a search that finds its best late spends its time differently from one that
     finds it early and idles); ``sources`` counts trials by where they came from.
 
+    Examples
+    --------
     Reading 16 and 32 off one 64-trial run gives the same numbers a 16- or 32-trial run would,
     up to the strategy's behaviour depending on ``max_trials`` (the built-ins' does not, until
     the last iteration).
