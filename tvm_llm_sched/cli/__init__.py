@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import (
     bench,  # noqa: F401
+    dataset,  # noqa: F401
     info,  # noqa: F401
     ir,  # noqa: F401
     serve_policy,  # noqa: F401

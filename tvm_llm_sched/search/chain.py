@@ -13,10 +13,11 @@ once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import IllegalStepError, StepError
-from ..proposers.base import Proposal, Proposer, Rejection, Validator
+from ..proposers.base import Proposal, Proposer, Rejection, Situation, Validator
 from ..steps import Step
 from .situation import SituationBuilder
 
@@ -58,12 +59,19 @@ class StepChains:
         Where the steps come from.
     situations : SituationBuilder
         Turns states into what the proposer sees.
+
+    Attributes
+    ----------
+    journal : callable | None
+        Called as ``journal(situation, k, steps)`` after every proposer call that answered, with
+        the steps it proposed (the search's lineage side file records them).
     """
 
     def __init__(self, proposer: Proposer, situations: SituationBuilder):
         self.proposer = proposer
         self.situations = situations
         self.failed = False  # a proposer failure was warned about in this run
+        self.journal: Callable[[Situation, int, list[Step]], None] | None = None
 
     @classmethod
     def for_proposer(
@@ -92,6 +100,8 @@ class StepChains:
         if history is not None:
             for rejection in proposal.rejections:
                 history.reject(rejection)
+        if self.journal is not None and not proposal.error:
+            self.journal(situation, k, [ranked.step for ranked in proposal.steps])
         if proposal.error:
             log = logger.info if self.failed else logger.warning
             log(

@@ -67,6 +67,10 @@ class Candidate:
         Predicted score (higher is faster), once ranked; scored once per iteration.
     state_key : int | None
         Naming-invariant hash of a proposer state's step IR (``ir.state_hash``), for dedup.
+    parent_key : str | None
+        Record key (:func:`~tvm_llm_sched.database.lineage.trace_key`) of the measured parent.
+    parent_trace : Any
+        The trace JSON of an unmeasured parent (a design-space sample a chain started from).
     """
 
     pre: Any
@@ -80,6 +84,8 @@ class Candidate:
     chain: int = -1
     score: float | None = None
     state_key: int | None = None
+    parent_key: str | None = None
+    parent_trace: Any = None
 
     @property
     def source(self) -> str:
@@ -119,11 +125,13 @@ class EngineStats:
 
 @dataclasses.dataclass
 class Frontier:
-    """A measured state the search may build on."""
+    """A measured state the search may build on (or a design-space sample: no latency, no key);
+    ``key`` is its record's :func:`~tvm_llm_sched.database.lineage.trace_key`."""
 
     pre: Any
-    latency_us: float
+    latency_us: float | None
     state: Any = None
+    key: str | None = None
 
 
 class History:
@@ -287,6 +295,7 @@ class SearchEngine:
                         origin="mutation",
                         mutator=name,
                         parent_latency_us=parent.latency_us,
+                        parent_key=parent.key,
                     )
                 )
         return out
@@ -459,6 +468,8 @@ class SearchEngine:
     def _from_state(self, state: Any, start: Frontier, steps: tuple[Step, ...]) -> Candidate:
         # The schedule itself (a replay for structural steps) is made by finalize, and only for
         # a state that is not a duplicate.
+        from ..database.lineage import plain_json
+
         key = state_hash(state.ir) if self.config.state_dedup else None
         return Candidate(
             pre=None,
@@ -467,6 +478,9 @@ class SearchEngine:
             state=state,
             parent_latency_us=start.latency_us,
             state_key=key,
+            parent_key=start.key,
+            # an unmeasured start has no record: its trace is kept so the lineage stays complete
+            parent_trace=plain_json(start.pre.trace.as_json()) if start.key is None else None,
         )
 
 

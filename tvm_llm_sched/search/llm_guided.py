@@ -33,6 +33,7 @@ from typing import Any
 from tvm.ir.utils import derived_object
 from tvm.s_tir.meta_schedule.search_strategy import MeasureCandidate, PySearchStrategy
 
+from ..database.lineage import LineageEntry, LineageWriter, trace_key
 from ..measure.latency import latency_us
 from ..proposers.base import Proposer
 from ..tvm_compat import (
@@ -164,6 +165,11 @@ class LLMGuidedSearch(PySearchStrategy):
             ctx, cost_model, min_samples=self.config.ranker_min_samples if ranked else 0
         )
         self.workload = database.commit_workload(ctx.mod) if database is not None else None
+        # How each measured candidate was made, next to a JSON database's files (the dataset
+        # builder's lineage); other databases get none.
+        self.lineage = LineageWriter.for_database(database, self.workload)
+        if self.lineage is not None:
+            self.engine.chains.journal = self.lineage.asked
         # Without a database the strategy keeps its own view of what it measured.
         self._measured: list[Frontier] = []
         self._remember_database()
@@ -213,9 +219,13 @@ class LLMGuidedSearch(PySearchStrategy):
         if engine is None:
             return
         best_before = engine.history.best_latency_us
+        lineage = []
         for cand, result in zip(self._pending, results, strict=False):
             latency = latency_us(result)
             error = str(result.error_msg) if result.error_msg else None
+            key = trace_key(cand.sch.trace.as_json())
+            if self.lineage is not None:
+                lineage.append(_lineage_entry(self.lineage.workload, cand, key, latency, error))
             engine.history.observe(latency)
             if cand.origin == "proposer":
                 engine.history.outcome(cand.steps, latency, error)
@@ -223,7 +233,9 @@ class LLMGuidedSearch(PySearchStrategy):
                 improved = latency is not None and latency < cand.parent_latency_us
                 self.mutator_probability.record(cand.mutator, improved=improved)
             if self.database is None and latency is not None:
-                self._measured.append(Frontier(pre=cand.pre, latency_us=latency))
+                self._measured.append(Frontier(pre=cand.pre, latency_us=latency, key=key))
+        if self.lineage is not None:
+            self.lineage.measured(lineage)
         self.trials_measured += len(results)
         best = engine.history.best_latency_us
         improved = best is not None and (best_before is None or best < best_before * STALL_GAIN)
@@ -277,7 +289,8 @@ class LLMGuidedSearch(PySearchStrategy):
             latency = latency_us(record)
             pre = self.engine.replay(record.trace) if latency is not None else None
             if pre is not None:
-                out.append(Frontier(pre=pre, latency_us=latency))
+                key = trace_key(record.trace.as_json())
+                out.append(Frontier(pre=pre, latency_us=latency, key=key))
         return out
 
     def _remember_database(self) -> None:
@@ -437,6 +450,22 @@ class LLMGuidedSearch(PySearchStrategy):
 
 STALL_GAIN = 0.99
 """A batch improves the search when its best beats the previous best by at least 1 %."""
+
+
+def _lineage_entry(
+    workload: str, cand: Candidate, key: str, latency: float | None, error: str | None
+) -> LineageEntry:
+    return LineageEntry(
+        workload=workload,
+        record=key,
+        source=cand.source,
+        parent=cand.parent_key,
+        parent_trace=cand.parent_trace,
+        steps=tuple(step.to_text() for step in cand.steps),
+        mutator=cand.mutator,
+        latency_us=latency,
+        error=error,
+    )
 
 
 def _chain_ends_first(candidates: list[Candidate]) -> list[Candidate]:

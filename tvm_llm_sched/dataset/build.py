@@ -1,0 +1,593 @@
+"""Build a step-level dataset from MetaSchedule work dirs (``tvm-llm-sched dataset build``).
+
+The pipeline, one way through:
+
+1. read every work dir (:class:`~tvm_llm_sched.dataset.workdir.WorkDir`), counting what cannot be
+   used;
+2. find edges between records of one workload: the lineage an LLMGuidedSearch run wrote (proposer
+   steps, mutations as decision edits) and, for every work dir, pairs of records of one design
+   space at most ``max_edits`` decision edits apart (the nearest ``neighbours`` of each record);
+3. make each edge a :class:`~tvm_llm_sched.dataset.sample.Sample` by replaying it: the before
+   state plus the steps must be structurally equal to the after record's program, or the edge is
+   counted and dropped (so 100 % of emitted samples pass the check);
+4. filter, deterministically: no-op steps, inverse-pair shortcuts, duplicates by the canonical
+   hash of the before and after IR, per-kind caps; split train/validation by workload;
+5. write ``samples.jsonl`` and ``workloads.jsonl``, the requested formats, and the card.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import random
+import shlex
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import DatasetError, StepError
+from ..steps import parse_step
+from .card import write_card
+from .edits import (
+    decision_edits,
+    decision_value,
+    sampled_decisions,
+    skeleton_key,
+    without_postproc,
+)
+from .formats import FORMATS, chat_line, pair_line, steptp_line
+from .sample import End, Sample, state_of
+from .workdir import ReadCounts, RecordLine, WorkDir
+
+logger = logging.getLogger("tvm_llm_sched.dataset")
+
+SAMPLES_FILE = "samples.jsonl"
+WORKLOADS_FILE = "workloads.jsonl"
+FAILED = "failed to build or run"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DatasetConfig:
+    """How a dataset is built.
+
+    Attributes
+    ----------
+    formats : tuple[str, ...]
+        Any of :data:`~tvm_llm_sched.dataset.formats.FORMATS`.
+    seed : int
+        Seeds the kind caps and the train/validation split.
+    max_edits : int
+        Records of one design space at most this many decision edits apart become samples (more
+        than one: a trajectory through unmeasured intermediate states).
+    neighbours : int
+        Per record, the nearest other records it is paired with.
+    min_speedup : float
+        A step is a ``chat``/``steptp`` target only if it made the program at least this much
+        faster (measurement noise within one run is a few percent); a sibling at most
+        ``1 / min_speedup`` as fast, or failing, is a ``pairs`` rejection.
+    kind_ratio : float
+        The most frequent step kind keeps at most this many times the samples of the rarest...
+    min_kind_samples : int
+        ...among kinds with at least this many samples (rarer kinds are kept whole, not capping).
+    validation_fraction : float
+        Share of workloads held out for validation (at least one when there are two or more).
+    menu_limit : int
+        Legal steps in the user turn (the proposer profile: 30 for model proposers, 0 for none).
+    json_mode : bool
+        The reply mode: one JSON object instead of ``<think>``/``<answer>`` tags.
+    """
+
+    formats: tuple[str, ...] = FORMATS
+    seed: int = 0
+    max_edits: int = 3
+    neighbours: int = 8
+    min_speedup: float = 1.05
+    kind_ratio: float = 5.0
+    min_kind_samples: int = 10
+    validation_fraction: float = 0.2
+    menu_limit: int = 30
+    json_mode: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = set(self.formats) - set(FORMATS)
+        if unknown:
+            raise ValueError(f"unknown formats {sorted(unknown)}; choose from {list(FORMATS)}")
+        if self.max_edits < 1 or self.neighbours < 1 or self.min_speedup < 1:
+            raise ValueError("max_edits and neighbours must be >= 1, min_speedup >= 1")
+
+
+@dataclasses.dataclass
+class DatasetReport:
+    """What :func:`build_dataset` wrote and counted."""
+
+    out: Path
+    samples: int
+    lines: dict[str, int]
+    kinds: dict[str, int]
+    counts: dict[str, Any]
+    seconds: float
+    records: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _Edge:
+    before: RecordLine | None
+    after: RecordLine
+    steps: tuple[str, ...]
+    origin: str
+    source: str
+    parent_trace: Any = None
+    error: str | None = None
+
+
+class _Task:
+    """One workload of one work dir: its records, states (cached) and situation builder."""
+
+    def __init__(self, work_dir: WorkDir, index: int, records: list[RecordLine]):
+        self.work_dir = work_dir
+        self.entry = work_dir.workloads[index]
+        self.records = records
+        self.by_key = {r.key: r for r in records}
+        self._states: dict[str, Any] = {}
+        self._target: Any = None
+
+    @property
+    def mod(self) -> Any:
+        return self.entry.mod
+
+    @property
+    def target(self) -> Any:
+        if self._target is None:
+            import tvm
+
+            self._target = tvm.target.Target(self.records[0].target_json)
+        return self._target
+
+    def state(self, trace_json: Any, key: str | None = None) -> Any:
+        """The state of a (postprocessed) trace JSON, cached by record key; raises StepError or
+        ValueError if it does not replay."""
+        if key is not None and key in self._states:
+            return self._states[key]
+        state = state_of(self.mod, without_postproc(trace_json))
+        if key is not None:
+            self._states[key] = state
+        return state
+
+
+def _ordered_unique(edges: Iterable[_Edge]) -> list[_Edge]:
+    seen, out = set(), []
+    for edge in edges:
+        key = (edge.before.key if edge.before else None, edge.after.key, edge.steps)
+        if key not in seen:
+            seen.add(key)
+            out.append(edge)
+    return out
+
+
+def _lineage_edges(task: _Task, counts: Counter) -> list[_Edge]:
+    """Edges the search recorded in the lineage side file (for this task's workload)."""
+    out = []
+    for entry in task.work_dir.lineage:
+        if entry.workload != task.entry.key:
+            continue
+        after = task.by_key.get(entry.record)
+        if after is None:
+            counts["lineage line without its record"] += 1
+            continue
+        before = task.by_key.get(entry.parent) if entry.parent else None
+        if entry.parent and before is None:
+            counts["lineage parent not in the database"] += 1
+            continue
+        if entry.steps:
+            if before is None and entry.parent_trace is None:
+                continue  # a sampled candidate: nothing led to it
+            out.append(
+                _Edge(
+                    before,
+                    after,
+                    entry.steps,
+                    "lineage",
+                    entry.source,
+                    entry.parent_trace,
+                    entry.error,
+                )
+            )
+        elif entry.mutator and before is not None:
+            edits = decision_edits(before.trace_json, after.trace_json)
+            if edits is None:
+                counts["mutation not expressible as decision edits"] += 1
+            elif edits:
+                steps = tuple(s.to_text() for s in edits)
+                out.append(_Edge(before, after, steps, "lineage", "mutation", None, entry.error))
+    return out
+
+
+def _decision_edges(task: _Task, config: DatasetConfig) -> list[_Edge]:
+    """Pairs of records of one design space, each record with its nearest neighbours."""
+    groups: dict[str, list[RecordLine]] = defaultdict(list)
+    for record in task.records:
+        groups[skeleton_key(record.trace_json)].append(record)
+    out = []
+    for records in groups.values():
+        decided = {r.key: sampled_decisions(r.trace_json) for r in records}
+        for before in records:
+            if before.latency_us is None:
+                continue  # a failed program is no state to step from
+            near = []
+            for after in records:
+                if after.key == before.key:
+                    continue
+                a, b = decided[before.key], decided[after.key]
+                if a.keys() != b.keys():
+                    continue
+                distance = sum(a[n][1] != b[n][1] for n in a)
+                if 1 <= distance <= config.max_edits:
+                    near.append((distance, after.line, after))
+            for _, _, after in sorted(near, key=lambda t: t[:2])[: config.neighbours]:
+                edits = decision_edits(before.trace_json, after.trace_json) or []
+                steps = tuple(s.to_text() for s in edits)
+                out.append(_Edge(before, after, steps, "decisions", "unknown"))
+    return out
+
+
+def _end(task: _Task, record: RecordLine | None, trace_json: Any, error: str | None) -> Any:
+    state = task.state(trace_json, record.key if record else None)
+    end = End(
+        trace=without_postproc(trace_json),
+        ir=state.ir,
+        record=record.key if record else None,
+        latency_us=record.latency_us if record else None,
+        error=(error or FAILED) if record is not None and record.latency_us is None else None,
+    )
+    return state, end
+
+
+def _sample(task: _Task, edge: _Edge, hardware: str) -> Sample:
+    """Replay ``edge``; raises StepError/ValueError when the replay check fails."""
+    import tvm_ffi
+
+    trace = edge.before.trace_json if edge.before else edge.parent_trace
+    state, before = _end(task, edge.before, trace, None)
+    intermediate = []
+    for number, step in enumerate(edge.steps):
+        state = state.apply(step)
+        if number < len(edge.steps) - 1:
+            intermediate.append(state.ir)
+    after_state, after = _end(task, edge.after, edge.after.trace_json, edge.error)
+    if not tvm_ffi.structural_equal(state.scheduled_mod, after_state.scheduled_mod):
+        raise ValueError("the steps do not reproduce the after record's program")
+    return Sample(
+        workload_key=task.entry.key,
+        workload="main",
+        hardware=hardware,
+        work_dir=str(task.work_dir.path),
+        origin=edge.origin,
+        source=edge.source,
+        before=before,
+        after=after,
+        steps=edge.steps,
+        intermediate=tuple(intermediate),
+    )
+
+
+def _is_inverse_shortcut(steps: Sequence[str], before: End) -> bool:
+    """Whether a decision edit undoes the previous edit of the same decision (back to its value
+    in the before state): the trajectory wanders and comes back."""
+    decided = sampled_decisions(before.trace)
+    value_before: dict[str, Any] = {f"d{n}": v for n, (_, v) in decided.items()}
+    last: dict[str, Any] = {}
+    for text in steps:
+        step = parse_step(text)
+        if not step.is_decision_edit:
+            continue
+        name, value = step["decision"], decision_value(step)
+        if name in last and value == value_before.get(name):
+            return True
+        last[name] = value
+    return False
+
+
+def _attach_situations(task: _Task, samples: list[Sample]) -> list[Sample]:
+    """Give lineage proposer samples the situation the search showed its proposer."""
+    from ..ir import state_hash
+
+    asked: dict[int, list[Any]] = defaultdict(list)
+    for entry in task.work_dir.situations:
+        if entry.workload == task.entry.key and isinstance(entry.situation.get("ir"), str):
+            asked[state_hash(entry.situation["ir"])].append(entry)
+    if not asked:
+        return samples
+    out = []
+    for sample in samples:
+        match = None
+        if sample.origin == "lineage" and sample.source == "proposer" and len(sample.steps) == 1:
+            for entry in asked.get(state_hash(sample.before.ir), ()):
+                if sample.steps[0] in entry.proposed:
+                    match = entry
+                    break
+        if match is not None:
+            sample = dataclasses.replace(sample, situation=match.situation, k=match.k)
+        out.append(sample)
+    return out
+
+
+def _capped(samples: list[Sample], config: DatasetConfig, rng: random.Random) -> list[Sample]:
+    by_kind: dict[str, list[Sample]] = defaultdict(list)
+    for sample in samples:
+        by_kind[sample.kind].append(sample)
+    common = [len(v) for v in by_kind.values() if len(v) >= config.min_kind_samples]
+    if not common:
+        return samples
+    cap = int(config.kind_ratio * min(common))
+    keep: set[int] = set()
+    for group in by_kind.values():
+        chosen = group if len(group) <= cap else rng.sample(group, cap)
+        keep.update(id(s) for s in chosen)
+    return [s for s in samples if id(s) in keep]
+
+
+def _split(samples: list[Sample], config: DatasetConfig, rng: random.Random) -> list[Sample]:
+    workloads = sorted({s.workload_key for s in samples})
+    rng.shuffle(workloads)
+    count = round(config.validation_fraction * len(workloads))
+    held = set(workloads[: max(count, 1 if len(workloads) >= 2 else 0)])
+    return [
+        dataclasses.replace(s, split="validation" if s.workload_key in held else "train")
+        for s in samples
+    ]
+
+
+class _History:
+    """The history a sample without a recorded call shows: that of a search at this state with
+    nothing else measured yet (its own latency is the best so far; no outcomes, no rejections)."""
+
+    def __init__(self, best_latency_us: float | None):
+        self.best_latency_us = best_latency_us
+        self.recent = ()
+        self.rejections = ()
+
+
+def _inputs(mod: Any) -> str:
+    from ..measure.timing import arg_shapes
+
+    return ", ".join(
+        f"arg{i}: {dtype}[{'x'.join(map(str, shape))}]"
+        for i, (shape, dtype) in enumerate(arg_shapes(mod))
+    )
+
+
+class _Writer:
+    """Writes the format files of both splits, counting lines."""
+
+    def __init__(self, out: Path, formats: Sequence[str]):
+        self.files = {
+            (fmt, split): (out / f"{fmt}_{split}.jsonl").open("w", encoding="utf-8")
+            for fmt in formats
+            for split in ("train", "validation")
+        }
+        self.lines: Counter = Counter()
+
+    def write(self, fmt: str, split: str, line: dict[str, Any]) -> None:
+        handle = self.files.get((fmt, split))
+        if handle is not None:
+            handle.write(json.dumps(line, separators=(",", ":")) + "\n")
+            self.lines[f"{fmt}_{split}"] += 1
+
+    def close(self) -> None:
+        for handle in self.files.values():
+            handle.close()
+
+
+def _write_formats(
+    tasks: dict[tuple[str, str], _Task], samples: list[Sample], config: DatasetConfig, out: Path
+) -> dict[str, int]:
+    """Choose targets per before state and write every requested format."""
+    from ..proposers.base import Situation
+    from ..search.situation import SituationBuilder
+
+    by_state: dict[tuple[str, str, str], list[Sample]] = defaultdict(list)
+    for sample in samples:
+        if len(sample.steps) == 1 and sample.before.latency_us is not None:
+            by_state[(sample.work_dir, sample.workload_key, sample.before.ir)].append(sample)
+    writer = _Writer(out, config.formats)
+    builders: dict[tuple[str, str], SituationBuilder] = {}
+    try:
+        for (work_dir, workload_key, _), siblings in by_state.items():
+            ran = [s for s in siblings if s.speedup is not None]
+            if not ran:
+                continue
+            best = max(ran, key=lambda s: s.speedup)
+            if best.speedup < config.min_speedup:
+                continue
+            task = tasks[(work_dir, workload_key)]
+            state = task.state(best.before.trace, best.before.record)
+            recorded = next((s for s in siblings if s.situation is not None), None)
+            if recorded is not None:
+                situation = Situation.from_json(recorded.situation)
+                k = recorded.k or 1
+            else:
+                key = (work_dir, workload_key)
+                if key not in builders:
+                    builders[key] = SituationBuilder(
+                        workload=best.workload, target=task.target, menu_limit=config.menu_limit
+                    )
+                history = _History(best.before.latency_us)
+                situation = builders[key].build(
+                    state, latency_us=best.before.latency_us, history=history
+                )
+                k = 1
+            names = state.names
+            split = best.split
+            writer.write(
+                "chat",
+                split,
+                chat_line(best, situation, k=k, names=names, json_mode=config.json_mode),
+            )
+            if "steptp" in config.formats:
+                writer.write(
+                    "steptp", split, steptp_line(best, situation, _inputs(task.mod), names)
+                )
+            for other in siblings:
+                slower = other.speedup is not None and other.speedup * config.min_speedup <= 1
+                failed = other.after.latency_us is None
+                if other is not best and (slower or failed):
+                    writer.write(
+                        "pairs",
+                        split,
+                        pair_line(
+                            best, other, situation, k=k, names=names, json_mode=config.json_mode
+                        ),
+                    )
+    finally:
+        writer.close()
+    return dict(writer.lines)
+
+
+def build_dataset(
+    work_dirs: Sequence[str | Path],
+    out: str | Path,
+    config: DatasetConfig | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    command: str | None = None,
+) -> DatasetReport:
+    """Build a step-level dataset from MetaSchedule work dirs; never changes a work dir.
+
+    Parameters
+    ----------
+    work_dirs : sequence of paths
+        Work dirs of any strategy (LLMGuidedSearch ones add their lineage).
+    out : path
+        The output directory (created; files in it are overwritten).
+    config : DatasetConfig | None
+        Formats, filtering and the prompt profile.
+    progress : callable | None
+        Called as ``progress(done, total)`` per edge replayed.
+    command : str | None
+        The command line recorded in the card (default: ``sys.argv``).
+
+    Returns
+    -------
+    DatasetReport
+
+    Raises
+    ------
+    DatasetError
+        No work dir could be read, or none holds a record.
+    """
+    config = config or DatasetConfig()
+    started = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(config.seed)
+    counts: Counter = Counter()
+    read = ReadCounts()
+    tasks: dict[tuple[str, str], _Task] = {}
+    edges: list[tuple[_Task, _Edge]] = []
+    sources = []
+    for path in work_dirs:
+        try:
+            work_dir = WorkDir(path)
+        except DatasetError as exc:
+            counts[f"unreadable work dir: {exc}"] += 1
+            continue
+        read.merge(work_dir.counts)
+        sources.append(
+            {
+                "work_dir": str(path),
+                "records": len(work_dir.records),
+                "lineage": work_dir.has_lineage,
+            }
+        )
+        by_workload: dict[int, list[RecordLine]] = defaultdict(list)
+        for record in work_dir.records:
+            by_workload[record.workload].append(record)
+        for index, records in by_workload.items():
+            task = _Task(work_dir, index, records)
+            tasks[(str(task.work_dir.path), task.entry.key)] = task
+            found = _lineage_edges(task, counts) + _decision_edges(task, config)
+            edges += [(task, e) for e in _ordered_unique(found)]
+    if not tasks:
+        why = "; ".join(counts) or "the work dirs hold no tuning records"
+        raise DatasetError(f"nothing to build a dataset from: {why}")
+    samples = _replay(edges, counts, progress)
+    samples = _filtered(samples, counts)
+    for key, task in tasks.items():
+        mine = [s for s in samples if (s.work_dir, s.workload_key) == key]
+        others = [s for s in samples if (s.work_dir, s.workload_key) != key]
+        samples = others + _attach_situations(task, mine)
+    samples = _capped(samples, config, rng)
+    samples = _split(samples, config, rng)
+    with (out / SAMPLES_FILE).open("w", encoding="utf-8") as handle:
+        for sample in samples:
+            handle.write(json.dumps(sample.to_json(), separators=(",", ":")) + "\n")
+    with (out / WORKLOADS_FILE).open("w", encoding="utf-8") as handle:
+        written = set()
+        for task in tasks.values():
+            if task.entry.key not in written:
+                written.add(task.entry.key)
+                handle.write(json.dumps(task.entry.line) + "\n")
+    lines = _write_formats(tasks, samples, config, out)
+    seconds = time.perf_counter() - started
+    report = DatasetReport(
+        out=out,
+        samples=len(samples),
+        lines=lines,
+        kinds=dict(Counter(s.kind for s in samples)),
+        counts={"read": read.to_json(), "dropped": dict(counts)},
+        seconds=seconds,
+        records=read.records,
+    )
+    write_card(
+        out,
+        samples=samples,
+        report=report,
+        config=config,
+        sources=sources,
+        command=command or shlex.join(["tvm-llm-sched", *sys.argv[1:]]),
+    )
+    return report
+
+
+def _replay(
+    edges: list[tuple[_Task, _Edge]], counts: Counter, progress: Callable[[int, int], None] | None
+) -> list[Sample]:
+    samples = []
+    hardware: dict[int, str] = {}
+    for done, (task, edge) in enumerate(edges, 1):
+        if id(task) not in hardware:
+            from ..ir import hardware_summary
+
+            hardware[id(task)] = hardware_summary(task.target)
+        try:
+            samples.append(_sample(task, edge, hardware[id(task)]))
+        except (StepError, ValueError, RuntimeError) as exc:
+            counts["replay check failed"] += 1
+            logger.debug("dropped an edge of %s: %s", task.work_dir.path, exc)
+        if progress is not None:
+            progress(done, len(edges))
+    return samples
+
+
+def _filtered(samples: list[Sample], counts: Counter) -> list[Sample]:
+    from ..ir import state_hash
+
+    seen, out = set(), []
+    for sample in samples:
+        before, after = state_hash(sample.before.ir), state_hash(sample.after.ir)
+        if before == after:
+            counts["no-op step"] += 1
+            continue
+        if _is_inverse_shortcut(sample.steps, sample.before):
+            counts["inverse-pair shortcut"] += 1
+            continue
+        if (before, after) in seen:
+            counts["duplicate (same before and after IR)"] += 1
+            continue
+        seen.add((before, after))
+        out.append(sample)
+    return out
