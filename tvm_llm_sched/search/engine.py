@@ -491,8 +491,16 @@ def _is_structural(steps: Sequence[Step]) -> bool:
 
 
 def postprocessed(sch: Any, postprocs: Sequence[Any]) -> Any | None:
-    """A copy of ``sch`` after ``postprocs``; None if one of them rejects it."""
+    """A copy of ``sch`` after ``postprocs``; None if one of them rejects it.
+
+    ``EnterPostproc`` marks where the postprocessing starts in the trace, as MetaSchedule's own
+    strategies do: a record's trace replayed with ``remove_postproc=True`` (the search's frontier,
+    its mutations, the dataset builder) then gives the schedule before postprocessing. Without
+    the mark the postprocessors' instructions (fuse, parallel, vectorize, decompose_reduction,
+    recorded for the old decisions) were replayed into every state built on a measured record.
+    """
     done = sch.copy()
+    done.enter_postproc()
     try:
         return done if all(post.apply(done) for post in postprocs) else None
     except Exception:  # a postprocessor rejecting a schedule may raise instead of False
