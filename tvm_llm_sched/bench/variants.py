@@ -15,3 +15,11 @@ def llm_no_widening() -> Any:
     from ..search import LLMGuidedSearch, SearchConfig
 
     return LLMGuidedSearch(config=SearchConfig(stall_patience=0))
+
+
+def llm_adaptive_share() -> Any:
+    """LLMGuidedSearch whose proposer share follows its measured hit rate
+    (``SearchConfig.adaptive_share=True``)."""
+    from ..search import LLMGuidedSearch, SearchConfig
+
+    return LLMGuidedSearch(config=SearchConfig(adaptive_share=True))

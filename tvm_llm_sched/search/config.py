@@ -55,6 +55,13 @@ class SearchConfig:
         moves); the unranked exploration share doubles. The next improvement narrows it again.
     stall_generations : int
         Extra mutation generations while stalled.
+    adaptive_share : bool
+        Once the ranker is trained, give the proposer the share of each batch its measured hit
+        rate earns: ``proposer_share`` times its rate of near-best candidates (within 5 % of the
+        best before their batch) over the batch-wide rate, in the last ``share_window`` batches
+        (kept between 1/8 and ``first_proposer_share``). Off by default until A/B-measured.
+    share_window : int
+        Batches the adaptive share looks back on.
     state_dedup : bool
         Skip a proposer state whose step IR (naming-invariant canonical hash, native dedup set)
         this batch already holds or a measured state had, before paying for its replay,
@@ -82,6 +89,8 @@ class SearchConfig:
     ranker_min_samples: int = 8
     stall_patience: int = 2
     stall_generations: int = 2
+    adaptive_share: bool = False
+    share_window: int = 4
     state_dedup: bool = True
     audit_state_dedup: bool = False
 

@@ -46,6 +46,7 @@ from .config import SearchConfig
 from .engine import BatchKeys, Candidate, Frontier, History, SearchEngine
 from .mutator_probability import LLMMutatorProbability
 from .ranking import CandidateRanker
+from .sources import SourceHitRates
 
 logger = logging.getLogger("tvm_llm_sched.search")
 
@@ -138,6 +139,7 @@ class LLMGuidedSearch(PySearchStrategy):
         self.trials_measured = 0
         self.iteration = 0
         self.stalled_iterations = 0  # consecutive batches that did not improve the best by 1 %
+        self.source_hits = SourceHitRates(self.config.share_window)
         self.widened_iterations = 0  # batches chosen by the widened (stalled) search
         # A space generator may have no mutators (ScheduleFn without mutator_probs, or {}): the
         # search then runs on proposer steps and sampling alone.
@@ -219,6 +221,11 @@ class LLMGuidedSearch(PySearchStrategy):
         if engine is None:
             return
         best_before = engine.history.best_latency_us
+        self.source_hits.record(
+            [c.source for c in self._pending[: len(results)]],
+            [latency_us(r) for r in results[: len(self._pending)]],
+            best_before,
+        )
         lineage = []
         for cand, result in zip(self._pending, results, strict=False):
             latency = latency_us(result)
@@ -348,7 +355,7 @@ class LLMGuidedSearch(PySearchStrategy):
                 ),
                 batch,
             )
-        share = cfg.proposer_share if trained else max(cfg.proposer_share, cfg.first_proposer_share)
+        share = self._proposer_share(trained)
         mutated = engine.finalize(engine.mutate(frontier, cfg.mutations_per_iter), batch)
         if stalled:
             mutated += self._deeper_mutations(mutated, batch, trained)
@@ -366,6 +373,18 @@ class LLMGuidedSearch(PySearchStrategy):
             extra = engine.finalize(engine.sample(4 * count), batch)
             chosen += extra[: count - len(chosen)]
         return chosen[:count]
+
+    def _proposer_share(self, trained: bool) -> float:
+        """The batch share reserved for proposer candidates: the first-batch share until the
+        ranker is trained, then ``proposer_share``, scaled by the proposer's recent hit rate when
+        ``adaptive_share`` is on."""
+        cfg = self.config
+        high = max(cfg.proposer_share, cfg.first_proposer_share)
+        if not trained:
+            return high
+        if not cfg.adaptive_share:
+            return cfg.proposer_share
+        return self.source_hits.share("proposer", base=cfg.proposer_share, low=1 / 8, high=high)
 
     def _widened(self, frontier: list[Frontier]) -> list[Frontier]:
         """Proposer starts of a stalled search: the best state, others drawn from the rest of
