@@ -77,6 +77,18 @@ def read_at_budget(run: RunRecord, budget: int) -> BudgetPoint:
     )
 
 
+def trials_to_reach(run: RunRecord, latency_us: float) -> int | None:
+    """How many trials ``run`` needed until its best-so-far was at or below ``latency_us``
+    (``None``: it never got there).
+
+    Examples
+    --------
+    Sample efficiency: if EvolutionarySearch first reaches LLMGuidedSearch's 64-trial latency at
+    trial 300, it needed 300 / 64 = 4.7x the trials.
+    """
+    return next((t.index + 1 for t in run.trials if t.best_us <= latency_us), None)
+
+
 SUMMARY_COLUMNS = (
     "workload",
     "strategy",
