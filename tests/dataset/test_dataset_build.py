@@ -20,10 +20,12 @@ from tvm_llm_sched.dataset import (
     verify_dataset,
 )
 from tvm_llm_sched.dataset.edits import decision_edits
+from tvm_llm_sched.dataset.formats import chat_line
 from tvm_llm_sched.llm import RecordingStore
+from tvm_llm_sched.proposers.base import Situation
 from tvm_llm_sched.proposers.prompts import system_prompt
 from tvm_llm_sched.proposers.reply import parse_reply
-from tvm_llm_sched.serving import PolicyServer
+from tvm_llm_sched.testing import policy_endpoint
 from tvm_llm_sched.tune import tune_workload
 
 pytestmark = pytest.mark.tuning
@@ -34,9 +36,7 @@ TRIALS, PER_ITER = 16, 8  # two iterations: the second expands measured states
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    with pytest.MonkeyPatch.context() as env, PolicyServer(model="expert-policy") as server:
-        env.setenv("TVM_LLM_SCHED_BASE_URL", server.base_url)
-        env.setenv("TVM_LLM_SCHED_MODEL", "expert-policy")
+    with policy_endpoint():
         tune_workload(
             "GMM:0",
             trials=TRIALS,
@@ -60,7 +60,7 @@ def runs(tmp_path_factory):
 def dataset(runs, tmp_path_factory):
     out = tmp_path_factory.mktemp("dataset")
     # min_speedup 1.0: these tests check parity and structure, not how much faster a step was
-    config = DatasetConfig(min_speedup=1.0, kind_ratio=1000)
+    config = DatasetConfig(min_speedup=1.0, kind_ratio=1000, jobs=2)  # two processes
     report = build_dataset([runs / "llm", runs / "es"], out, config)
     return out, report
 
@@ -101,12 +101,17 @@ def test_every_sample_replays(dataset):
 
 
 def test_lineage_steps_match_the_records(dataset):
-    samples, _ = load_samples(dataset[0])
+    out, report = dataset
+    # every recorded edge passed the builder's replay check: the steps the side file holds,
+    # applied to the parent record's state, give exactly the child record's program
+    assert not [k for k in report.counts["dropped"] if k.startswith("replay check failed")]
+    samples, _ = load_samples(out)
     lineage = [s for s in samples if s.origin == "lineage" and s.source == "proposer"]
     assert lineage, "the LLMGuidedSearch run's proposer steps became samples"
-    # verify_dataset replayed them: the recorded steps applied to the parent record give exactly
-    # the child record's program
     assert all(s.before.record != s.after.record for s in lineage)
+    assert report.counts["notes"] == {
+        "work dirs without a lineage side file (steps from decisions only)": 1  # the ES run
+    }
 
 
 def test_decision_pairs_are_exactly_one_edit_apart(dataset):
@@ -128,10 +133,14 @@ def test_chat_user_turn_is_a_message_the_strategy_sent(runs, dataset):
         for message in recording.request.messages
         if message["role"] == "user"
     }
+    samples, _ = load_samples(out)
+    recorded = [s for s in samples if s.situation is not None]
+    assert recorded, "the LLMGuidedSearch run's proposer samples carry the situation it sent"
+    for sample in recorded:
+        line = chat_line(sample, Situation.from_json(sample.situation), k=sample.k)
+        assert line["messages"][1]["content"] in sent  # byte-identical to a prompt on the wire
     chat = _lines(out / "chat_train.jsonl") + _lines(out / "chat_validation.jsonl")
     assert chat
-    users = [line["messages"][1]["content"] for line in chat]
-    assert sent & set(users), "a chat example's user turn is byte-identical to a sent prompt"
     for line in chat:
         system, _, assistant = line["messages"]
         assert system["content"] == system_prompt()
@@ -185,3 +194,11 @@ def test_cli_build_stats_verify(runs, tmp_path):
     assert verified.exit_code == 0 and "(100.0 %)" in verified.output
     missing = runner.invoke(app, ["dataset", "build", str(tmp_path), "--out", str(out)])
     assert missing.exit_code == 2 and "not a MetaSchedule work dir" in missing.output
+
+
+def test_the_dataset_does_not_depend_on_the_number_of_processes(runs, dataset, tmp_path):
+    out, _ = dataset  # built on two processes (two work dirs: two tasks in parallel)
+    config = DatasetConfig(min_speedup=1.0, kind_ratio=1000, jobs=1)
+    build_dataset([runs / "llm", runs / "es"], tmp_path, config)
+    for name in ("samples.jsonl", "chat_train.jsonl", "pairs_train.jsonl", "steptp_train.jsonl"):
+        assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name

@@ -79,3 +79,17 @@ def test_tune_relax_two_tasks_then_compile_and_run(tmp_path):
     w = rng.uniform(-1, 1, (64, 32)).astype("float32")
     out = vm["main"](tvm.runtime.tensor(x), tvm.runtime.tensor(w)).numpy()
     np.testing.assert_allclose(out, _reference(x, w), rtol=1e-5, atol=1e-6)
+
+    # The multi-task work dir is dataset material too (tuned once, checked here): lineage for
+    # both tasks, and samples of both workloads, each workload in one split only.
+    from tvm_llm_sched.database.lineage import read_lineage
+    from tvm_llm_sched.dataset import DatasetConfig, build_dataset, load_samples, verify_dataset
+
+    lineage = read_lineage(tmp_path)
+    assert len(lineage.entries) == 16 and len({e.workload for e in lineage.entries}) == 2
+    report = build_dataset([tmp_path], tmp_path / "dataset", DatasetConfig(formats=("chat",)))
+    samples, _ = load_samples(tmp_path / "dataset")
+    assert report.samples == len(samples) > 0
+    splits = {s.workload_key: s.split for s in samples}
+    assert len(splits) == 2 and set(splits.values()) == {"train", "validation"}
+    assert verify_dataset(tmp_path / "dataset").rate == 1.0

@@ -17,8 +17,7 @@ from typer.testing import CliRunner
 from tvm_llm_sched.cli import app
 from tvm_llm_sched.llm import RecordingStore
 from tvm_llm_sched.measure import MeasurementStore
-from tvm_llm_sched.serving import PolicyServer
-from tvm_llm_sched.testing import free_port
+from tvm_llm_sched.testing import free_port, policy_endpoint
 from tvm_llm_sched.tune import RunManifest, tune_workload
 
 pytestmark = pytest.mark.tuning
@@ -33,9 +32,7 @@ def _records(work_dir):
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     root = tmp_path_factory.mktemp("recorded")
-    with pytest.MonkeyPatch.context() as env, PolicyServer(model="expert-policy") as server:
-        env.setenv("TVM_LLM_SCHED_BASE_URL", server.base_url)
-        env.setenv("TVM_LLM_SCHED_MODEL", "expert-policy")
+    with policy_endpoint() as server:
         result = tune_workload(
             "GMM:0",
             trials=TRIALS,

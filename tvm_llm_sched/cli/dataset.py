@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -15,24 +17,28 @@ dataset_app = typer.Typer(
 app.add_typer(dataset_app, name="dataset")
 
 
-def _bar(total_hint: str, enabled: bool):  # noqa: ANN202 - a tqdm bar or None
-    if not enabled:
-        return None
-    from tqdm import tqdm
+def _run_with_bar(label: str, unit: str, enabled: bool, job: Callable[[Any], Any]) -> Any:
+    """``job(progress)`` under a tqdm bar (when enabled); a package error exits with code 2."""
+    from ..errors import TvmLlmSchedError
 
-    return tqdm(desc=total_hint, unit="edge", leave=False)
+    bar = None
+    if enabled:
+        from tqdm import tqdm
 
+        bar = tqdm(desc=label, unit=unit, leave=False)
 
-def _progress(bar):  # noqa: ANN001, ANN202
-    if bar is None:
-        return None
-
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
+    def progress(done: int, total: int) -> None:
+        bar.total, bar.n = total, done
         bar.refresh()
 
-    return update
+    try:
+        return job(progress if bar is not None else None)
+    except TvmLlmSchedError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 @dataset_app.command("build")
@@ -43,11 +49,11 @@ def build(
         "chat,steptp,pairs", "--format", help="Comma-separated: chat, steptp, pairs."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the kind caps and the split."),
-    menu: int = typer.Option(
-        30, "--menu", min=0, help="Legal steps in the user turn (the proposer's prompt profile)."
-    ),
-    json_mode: bool = typer.Option(
-        False, "--json-mode", help="Replies as one JSON object instead of <think>/<answer> tags."
+    profile: str = typer.Option(
+        "full",
+        "--profile",
+        help="Prompt profile of the chat and pairs turns: full (the search's default for model "
+        "proposers: 30-step menu, tagged replies), full-json, no-menu.",
     ),
     max_edits: int = typer.Option(3, "--max-edits", min=1, help="Longest decision trajectory."),
     min_speedup: float = typer.Option(
@@ -57,28 +63,27 @@ def build(
 ) -> None:
     """Build a dataset from WORK_DIRS into --out (samples, formats, card)."""
     from ..dataset import DatasetConfig, build_dataset
-    from ..errors import TvmLlmSchedError
+    from ..proposers.prompts import PROMPT_PROFILES
 
+    if profile not in PROMPT_PROFILES:
+        raise typer.BadParameter(
+            f"unknown profile {profile!r}; choose from {list(PROMPT_PROFILES)}"
+        )
     try:
         config = DatasetConfig(
             formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
             seed=seed,
-            menu_limit=menu,
-            json_mode=json_mode,
+            profile=PROMPT_PROFILES[profile],
             max_edits=max_edits,
             min_speedup=min_speedup,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    bar = _bar("replaying", progress)
-    try:
-        report = build_dataset(work_dirs, out, config, progress=_progress(bar))
-    except TvmLlmSchedError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    finally:
-        if bar is not None:
-            bar.close()
+
+    def build_with(bar: Any) -> Any:
+        return build_dataset(work_dirs, out, config, progress=bar)
+
+    report = _run_with_bar("building", "task", progress, build_with)
     typer.echo(
         f"{report.samples} samples from {report.records} records in {report.seconds:.1f} s "
         f"-> {report.out}"
@@ -95,13 +100,8 @@ def build(
 def stats(directory: Path = typer.Argument(..., help="A dataset directory.")) -> None:
     """Print a dataset's counts per kind, split and format file."""
     from ..dataset import dataset_stats
-    from ..errors import TvmLlmSchedError
 
-    try:
-        summary = dataset_stats(directory)
-    except TvmLlmSchedError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    summary = _run_with_bar("reading", "file", False, lambda _: dataset_stats(directory))
     card = summary.pop("card")
     typer.echo(json.dumps(summary, indent=2))
     if card.get("command"):
@@ -115,17 +115,10 @@ def verify(
 ) -> None:
     """Replay every sample; exit 1 if any fails."""
     from ..dataset import verify_dataset
-    from ..errors import TvmLlmSchedError
 
-    bar = _bar("verifying", progress)
-    try:
-        report = verify_dataset(directory, progress=_progress(bar))
-    except TvmLlmSchedError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    finally:
-        if bar is not None:
-            bar.close()
+    report = _run_with_bar(
+        "verifying", "sample", progress, lambda bar: verify_dataset(directory, progress=bar)
+    )
     typer.echo(
         f"{report.passed} of {report.samples} samples replay ({100 * report.rate:.1f} %)"
         + (f"; {report.malformed} malformed lines" if report.malformed else "")

@@ -17,9 +17,13 @@ The pipeline, one way through:
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
+import functools
 import json
 import logging
+import multiprocessing
+import os
 import random
 import shlex
 import sys
@@ -30,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DatasetError, StepError
+from ..proposers.prompts import PROMPT_PROFILES, PromptProfile
 from ..steps import parse_step
 from .card import write_card
 from .edits import (
@@ -48,6 +53,7 @@ logger = logging.getLogger("tvm_llm_sched.dataset")
 SAMPLES_FILE = "samples.jsonl"
 WORKLOADS_FILE = "workloads.jsonl"
 FAILED = "failed to build or run"
+REPLAY_CHECK = "replay check failed"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -75,22 +81,24 @@ class DatasetConfig:
         ...among kinds with at least this many samples (rarer kinds are kept whole, not capping).
     validation_fraction : float
         Share of workloads held out for validation (at least one when there are two or more).
-    menu_limit : int
-        Legal steps in the user turn (the proposer profile: 30 for model proposers, 0 for none).
-    json_mode : bool
-        The reply mode: one JSON object instead of ``<think>``/``<answer>`` tags.
+    profile : PromptProfile
+        What the user turn holds and the reply mode (``PROMPT_PROFILES["full"]``: the prompt a
+        model proposer gets from LLMGuidedSearch by default).
+    jobs : int
+        Processes replaying and formatting (one work dir workload per process at a time; 0: one
+        per CPU). The result does not depend on it.
     """
 
     formats: tuple[str, ...] = FORMATS
     seed: int = 0
     max_edits: int = 3
-    neighbours: int = 8
+    neighbours: int = 4
     min_speedup: float = 1.05
     kind_ratio: float = 5.0
     min_kind_samples: int = 10
     validation_fraction: float = 0.2
-    menu_limit: int = 30
-    json_mode: bool = False
+    profile: PromptProfile = PROMPT_PROFILES["full"]
+    jobs: int = 0
 
     def __post_init__(self) -> None:
         unknown = set(self.formats) - set(FORMATS)
@@ -134,6 +142,18 @@ class _Task:
         self.by_key = {r.key: r for r in records}
         self._states: dict[str, Any] = {}
         self._target: Any = None
+        # The task name the search showed its proposer (``main`` for ms.tune_tir, the task's name
+        # under Relax), when a recorded call tells it.
+        self.name = next(
+            (
+                str(asked.situation.get("workload", "main"))
+                for asked in work_dir.situations
+                if asked.workload == self.entry.key
+            ),
+            "main",
+        )
+        mine = [e for e in work_dir.lineage if e.workload == self.entry.key]
+        self.sources = {e.record: e.source for e in mine}  # what made each record
 
     @property
     def mod(self) -> Any:
@@ -230,12 +250,21 @@ def _decision_edges(task: _Task, config: DatasetConfig) -> list[_Edge]:
             for _, _, after in sorted(near, key=lambda t: t[:2])[: config.neighbours]:
                 edits = decision_edits(before.trace_json, after.trace_json) or []
                 steps = tuple(s.to_text() for s in edits)
-                out.append(_Edge(before, after, steps, "decisions", "unknown"))
+                source = task.sources.get(after.key, "unknown")
+                out.append(_Edge(before, after, steps, "decisions", source))
     return out
 
 
+class _Dropped(Exception):
+    """An edge that fails the replay check; the message is the reason counted in the card."""
+
+
 def _end(task: _Task, record: RecordLine | None, trace_json: Any, error: str | None) -> Any:
-    state = task.state(trace_json, record.key if record else None)
+    try:
+        state = task.state(trace_json, record.key if record else None)
+    except (StepError, ValueError, RuntimeError, TypeError) as exc:
+        logger.debug("a trace of %s does not replay: %s", task.work_dir.path, exc)
+        raise _Dropped("a record's trace does not replay") from exc
     end = End(
         trace=without_postproc(trace_json),
         ir=state.ir,
@@ -247,22 +276,26 @@ def _end(task: _Task, record: RecordLine | None, trace_json: Any, error: str | N
 
 
 def _sample(task: _Task, edge: _Edge, hardware: str) -> Sample:
-    """Replay ``edge``; raises StepError/ValueError when the replay check fails."""
+    """Replay ``edge``; raises :class:`_Dropped` when it fails the replay check."""
     import tvm_ffi
 
     trace = edge.before.trace_json if edge.before else edge.parent_trace
     state, before = _end(task, edge.before, trace, None)
     intermediate = []
     for number, step in enumerate(edge.steps):
-        state = state.apply(step)
+        try:
+            state = state.apply(step)
+        except StepError as exc:
+            logger.debug("%s does not apply in %s: %s", step, task.work_dir.path, exc)
+            raise _Dropped("a step does not apply to the before state") from exc
         if number < len(edge.steps) - 1:
             intermediate.append(state.ir)
     after_state, after = _end(task, edge.after, edge.after.trace_json, edge.error)
     if not tvm_ffi.structural_equal(state.scheduled_mod, after_state.scheduled_mod):
-        raise ValueError("the steps do not reproduce the after record's program")
+        raise _Dropped("the steps do not reproduce the after record's program")
     return Sample(
         workload_key=task.entry.key,
-        workload="main",
+        workload=task.name,
         hardware=hardware,
         work_dir=str(task.work_dir.path),
         origin=edge.origin,
@@ -382,69 +415,114 @@ class _Writer:
             handle.close()
 
 
-def _write_formats(
-    tasks: dict[tuple[str, str], _Task], samples: list[Sample], config: DatasetConfig, out: Path
-) -> dict[str, int]:
-    """Choose targets per before state and write every requested format."""
+def _format_lines(
+    task: _Task, samples: list[Sample], config: DatasetConfig
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """``(format, split, line)`` for one task's samples: per before state, the best step if it
+    made the program at least ``min_speedup`` faster (``chat``, ``steptp``), and its pairs with
+    slower or failing siblings (``pairs``)."""
     from ..proposers.base import Situation
     from ..search.situation import SituationBuilder
 
-    by_state: dict[tuple[str, str, str], list[Sample]] = defaultdict(list)
+    by_state: dict[str, list[Sample]] = defaultdict(list)
     for sample in samples:
         if len(sample.steps) == 1 and sample.before.latency_us is not None:
-            by_state[(sample.work_dir, sample.workload_key, sample.before.ir)].append(sample)
-    writer = _Writer(out, config.formats)
-    builders: dict[tuple[str, str], SituationBuilder] = {}
-    try:
-        for (work_dir, workload_key, _), siblings in by_state.items():
-            ran = [s for s in siblings if s.speedup is not None]
-            if not ran:
-                continue
-            best = max(ran, key=lambda s: s.speedup)
-            if best.speedup < config.min_speedup:
-                continue
-            task = tasks[(work_dir, workload_key)]
-            state = task.state(best.before.trace, best.before.record)
-            recorded = next((s for s in siblings if s.situation is not None), None)
-            if recorded is not None:
-                situation = Situation.from_json(recorded.situation)
-                k = recorded.k or 1
-            else:
-                key = (work_dir, workload_key)
-                if key not in builders:
-                    builders[key] = SituationBuilder(
-                        workload=best.workload, target=task.target, menu_limit=config.menu_limit
-                    )
-                history = _History(best.before.latency_us)
-                situation = builders[key].build(
-                    state, latency_us=best.before.latency_us, history=history
+            by_state[sample.before.ir].append(sample)
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    builder: SituationBuilder | None = None
+    json_mode = config.profile.json_mode
+    for siblings in by_state.values():
+        ran = [s for s in siblings if s.speedup is not None]
+        best = max(ran, key=lambda s: s.speedup) if ran else None
+        if best is None or best.speedup < config.min_speedup:
+            continue
+        state = task.state(best.before.trace, best.before.record)
+        recorded = next((s for s in siblings if s.situation is not None), None)
+        if recorded is not None:
+            situation, k = Situation.from_json(recorded.situation), recorded.k or 1
+        else:
+            if builder is None:
+                builder = SituationBuilder(
+                    workload=task.name, target=task.target, menu_limit=config.profile.menu_limit
                 )
-                k = 1
-            names = state.names
-            split = best.split
-            writer.write(
-                "chat",
-                split,
-                chat_line(best, situation, k=k, names=names, json_mode=config.json_mode),
-            )
-            if "steptp" in config.formats:
-                writer.write(
-                    "steptp", split, steptp_line(best, situation, _inputs(task.mod), names)
-                )
-            for other in siblings:
-                slower = other.speedup is not None and other.speedup * config.min_speedup <= 1
-                failed = other.after.latency_us is None
-                if other is not best and (slower or failed):
-                    writer.write(
-                        "pairs",
-                        split,
-                        pair_line(
-                            best, other, situation, k=k, names=names, json_mode=config.json_mode
-                        ),
-                    )
-    finally:
-        writer.close()
-    return dict(writer.lines)
+            history = _History(best.before.latency_us)
+            situation = builder.build(state, latency_us=best.before.latency_us, history=history)
+            k = 1
+        names, split = state.names, best.split
+        if "chat" in config.formats:
+            line = chat_line(best, situation, k=k, names=names, json_mode=json_mode)
+            out.append(("chat", split, line))
+        if "steptp" in config.formats:
+            out.append(("steptp", split, steptp_line(best, situation, _inputs(task.mod), names)))
+        if "pairs" not in config.formats:
+            continue
+        for other in siblings:
+            slower = other.speedup is not None and other.speedup * config.min_speedup <= 1
+            if other is not best and (slower or other.after.latency_us is None):
+                line = pair_line(best, other, situation, k=k, names=names, json_mode=json_mode)
+                out.append(("pairs", split, line))
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class _TaskRef:
+    """One workload of one work dir, as a worker process opens it."""
+
+    path: str
+    index: int
+
+    def open(self) -> _Task:
+        """The task, read once per process (phase 3 reuses phase 1's replayed states)."""
+        return _open_task(self.path, self.index)
+
+
+@functools.cache
+def _open_task(path: str, index: int) -> _Task:
+    work_dir = WorkDir(path)
+    return _Task(work_dir, index, [r for r in work_dir.records if r.workload == index])
+
+
+def _task_samples(ref: _TaskRef, config: DatasetConfig) -> tuple[list[Sample], Counter]:
+    """Phase 1 of a build, per task (in a worker process when there are several)."""
+    task = ref.open()
+    counts: Counter = Counter()
+    edges = _ordered_unique(_lineage_edges(task, counts) + _decision_edges(task, config))
+    return _replay(task, edges, counts), counts
+
+
+def _task_lines(
+    ref: _TaskRef, samples: list[Sample], config: DatasetConfig
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """Phase 3 of a build, per task: the format lines of its final samples."""
+    return _format_lines(ref.open(), samples, config)
+
+
+def _map(
+    fn: Callable[..., Any],
+    calls: list[tuple[Any, ...]],
+    jobs: int,
+    progress: Callable[[int, int], None] | None,
+    offset: tuple[int, int],
+) -> list[Any]:
+    """``[fn(*args) for args in calls]``, in order, on ``jobs`` processes when that helps."""
+    done, total = offset
+    results = []
+    if jobs <= 1 or len(calls) <= 1:
+        for args in calls:
+            results.append(fn(*args))
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        return results
+    # spawn, not fork: the parent has TVM's thread pools and FFI state loaded
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(min(jobs, len(calls)), mp_context=context) as pool:
+        for result in pool.map(fn, *zip(*calls, strict=True)):
+            results.append(result)
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    return results
 
 
 def build_dataset(
@@ -466,7 +544,8 @@ def build_dataset(
     config : DatasetConfig | None
         Formats, filtering and the prompt profile.
     progress : callable | None
-        Called as ``progress(done, total)`` per edge replayed.
+        Called as ``progress(done, total)``; one unit per work-dir workload and phase (replaying,
+        then writing the formats).
     command : str | None
         The command line recorded in the card (default: ``sys.argv``).
 
@@ -481,13 +560,15 @@ def build_dataset(
     """
     config = config or DatasetConfig()
     started = time.perf_counter()
+    _open_task.cache_clear()  # work dirs may have grown since an earlier build in this process
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(config.seed)
-    counts: Counter = Counter()
+    counts: Counter = Counter()  # edges and samples dropped, by reason
+    notes: Counter = Counter()  # what else the card should say about the inputs
     read = ReadCounts()
     tasks: dict[tuple[str, str], _Task] = {}
-    edges: list[tuple[_Task, _Edge]] = []
+    refs: list[_TaskRef] = []
     sources = []
     for path in work_dirs:
         try:
@@ -496,6 +577,12 @@ def build_dataset(
             counts[f"unreadable work dir: {exc}"] += 1
             continue
         read.merge(work_dir.counts)
+        if not work_dir.has_lineage:
+            notes["work dirs without a lineage side file (steps from decisions only)"] += 1
+        known = {w.key for w in work_dir.workloads if w is not None}
+        foreign = sum(e.workload not in known for e in work_dir.lineage)
+        if foreign:
+            notes["lineage lines of a workload not in the database (skipped)"] += foreign
         sources.append(
             {
                 "work_dir": str(path),
@@ -503,25 +590,32 @@ def build_dataset(
                 "lineage": work_dir.has_lineage,
             }
         )
-        by_workload: dict[int, list[RecordLine]] = defaultdict(list)
-        for record in work_dir.records:
-            by_workload[record.workload].append(record)
-        for index, records in by_workload.items():
-            task = _Task(work_dir, index, records)
-            tasks[(str(task.work_dir.path), task.entry.key)] = task
-            found = _lineage_edges(task, counts) + _decision_edges(task, config)
-            edges += [(task, e) for e in _ordered_unique(found)]
+        for index in sorted({record.workload for record in work_dir.records}):
+            task = _Task(work_dir, index, [r for r in work_dir.records if r.workload == index])
+            key = (str(task.work_dir.path), task.entry.key)
+            if key in tasks:  # the same work dir given twice
+                notes["work-dir workloads given more than once (read once)"] += 1
+                continue
+            tasks[key] = task
+            refs.append(_TaskRef(str(path), index))
     if not tasks:
         why = "; ".join(counts) or "the work dirs hold no tuning records"
         raise DatasetError(f"nothing to build a dataset from: {why}")
-    samples = _replay(edges, counts, progress)
+    jobs = config.jobs or os.cpu_count() or 1
+    units = (0, 2 * len(refs))  # progress: one unit per task and phase
+    samples = []
+    for task_samples, task_counts in _map(
+        _task_samples, [(ref, config) for ref in refs], jobs, progress, units
+    ):
+        samples += task_samples
+        counts.update(task_counts)
     samples = _filtered(samples, counts)
+    attached = []
     for key, task in tasks.items():
-        mine = [s for s in samples if (s.work_dir, s.workload_key) == key]
-        others = [s for s in samples if (s.work_dir, s.workload_key) != key]
-        samples = others + _attach_situations(task, mine)
-    samples = _capped(samples, config, rng)
-    samples = _split(samples, config, rng)
+        attached += _attach_situations(
+            task, [s for s in samples if (s.work_dir, s.workload_key) == key]
+        )
+    samples = _split(_capped(attached, config, rng), config, rng)
     with (out / SAMPLES_FILE).open("w", encoding="utf-8") as handle:
         for sample in samples:
             handle.write(json.dumps(sample.to_json(), separators=(",", ":")) + "\n")
@@ -531,14 +625,26 @@ def build_dataset(
             if task.entry.key not in written:
                 written.add(task.entry.key)
                 handle.write(json.dumps(task.entry.line) + "\n")
-    lines = _write_formats(tasks, samples, config, out)
+    per_task = [
+        (ref, [s for s in samples if (s.work_dir, s.workload_key) == key], config)
+        for ref, key in zip(refs, tasks, strict=True)
+    ]
+    writer = _Writer(out, config.formats)
+    try:
+        for task_lines in _map(_task_lines, per_task, jobs, progress, (len(refs), units[1])):
+            for fmt, split, line in task_lines:
+                writer.write(fmt, split, line)
+    finally:
+        writer.close()
+    lines = dict(writer.lines)
+    _open_task.cache_clear()  # the replayed states of this build are not needed any more
     seconds = time.perf_counter() - started
     report = DatasetReport(
         out=out,
         samples=len(samples),
         lines=lines,
         kinds=dict(Counter(s.kind for s in samples)),
-        counts={"read": read.to_json(), "dropped": dict(counts)},
+        counts={"read": read.to_json(), "dropped": dict(counts), "notes": dict(notes)},
         seconds=seconds,
         records=read.records,
     )
@@ -553,23 +659,17 @@ def build_dataset(
     return report
 
 
-def _replay(
-    edges: list[tuple[_Task, _Edge]], counts: Counter, progress: Callable[[int, int], None] | None
-) -> list[Sample]:
-    samples = []
-    hardware: dict[int, str] = {}
-    for done, (task, edge) in enumerate(edges, 1):
-        if id(task) not in hardware:
-            from ..ir import hardware_summary
+def _replay(task: _Task, edges: list[_Edge], counts: Counter) -> list[Sample]:
+    """The edges that pass the replay check, as samples; the others counted by reason."""
+    from ..ir import hardware_summary
 
-            hardware[id(task)] = hardware_summary(task.target)
+    hardware = hardware_summary(task.target)
+    samples = []
+    for edge in edges:
         try:
-            samples.append(_sample(task, edge, hardware[id(task)]))
-        except (StepError, ValueError, RuntimeError) as exc:
-            counts["replay check failed"] += 1
-            logger.debug("dropped an edge of %s: %s", task.work_dir.path, exc)
-        if progress is not None:
-            progress(done, len(edges))
+            samples.append(_sample(task, edge, hardware))
+        except _Dropped as exc:
+            counts[f"{REPLAY_CHECK}: {exc}"] += 1
     return samples
 
 

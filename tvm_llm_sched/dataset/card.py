@@ -47,9 +47,10 @@ def card_data(
         "command": command,
         "config": dataclasses.asdict(config),
         "prompt_profile": {
-            "menu_limit": config.menu_limit,
-            "reply": "json" if config.json_mode else "tagged",
-            "history": "recorded call when the run recorded one, else a fresh search's",
+            "name": config.profile.name,
+            "menu_limit": config.profile.menu_limit,
+            "reply": "json" if config.profile.json_mode else "tagged",
+            "history": "the recorded call's when the run recorded one, else a fresh search's",
         },
         "sources": sources,
         "samples": len(samples),
@@ -65,10 +66,15 @@ def card_data(
         "verification": {
             "emitted_samples_passing_replay_check": len(samples),
             "rate": 1.0 if samples else None,
-            "dropped_by_replay_check": report.counts["dropped"].get("replay check failed", 0),
+            "dropped_by_replay_check": sum(
+                count
+                for reason, count in report.counts["dropped"].items()
+                if reason.startswith("replay check failed")
+            ),
         },
         "read": report.counts["read"],
         "dropped": report.counts["dropped"],
+        "notes": report.counts["notes"],
         "seconds": round(report.seconds, 2),
     }
 
@@ -89,7 +95,8 @@ def _markdown(data: dict[str, Any]) -> str:
         f"{data['verification']['dropped_by_replay_check']} edges failed the check and were "
         "dropped.",
         "",
-        f"Prompt profile: menu {data['prompt_profile']['menu_limit']}, reply "
+        f"Prompt profile `{data['prompt_profile']['name']}`: menu "
+        f"{data['prompt_profile']['menu_limit']}, reply "
         f"{data['prompt_profile']['reply']}; history: {data['prompt_profile']['history']}.",
         "",
     ]
@@ -106,6 +113,7 @@ def _markdown(data: dict[str, Any]) -> str:
     lines += table("Samples per workload", data["workloads"])
     lines += table("Dropped", data["dropped"])
     lines += table("Skipped while reading", data["read"]["skipped"])
+    lines += table("Notes", data["notes"])
     lines += ["### Sources", ""] + [
         f"- {s['work_dir']}: {s['records']} records, lineage {'yes' if s['lineage'] else 'no'}"
         for s in data["sources"]

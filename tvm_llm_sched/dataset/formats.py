@@ -45,16 +45,21 @@ STEPTP_STRATEGY = {
 }
 
 
-def _reply(sample: Sample, situation: Situation, names: Any, *, json_mode: bool) -> str:
-    step = parse_step(sample.steps[0])
-    think = reasoning(
-        step,
+def _think(sample: Sample, situation: Situation, names: Any) -> str:
+    """The evidence-grounded reasoning for a single-step sample's step."""
+    return reasoning(
+        sample.steps[0],
         situation.facts,
         before_us=sample.before.latency_us,
         after_us=sample.after.latency_us,
         error=sample.after.error,
         names=names,
     )
+
+
+def _reply(sample: Sample, situation: Situation, names: Any, *, json_mode: bool) -> str:
+    step = parse_step(sample.steps[0])
+    think = _think(sample, situation, names)
     rationale = explain_step(step, situation.facts, names)
     proposal = Proposal(steps=(RankedStep(step=step, rationale=rationale),), reasoning=think)
     return format_reply(proposal, json_mode=json_mode)
@@ -118,13 +123,7 @@ def steptp_line(sample: Sample, situation: Situation, inputs: str, names: Any = 
         'holding "transformed_IR" and "applied_strategy".'
     )
     step = parse_step(sample.steps[0])
-    think = reasoning(
-        step,
-        situation.facts,
-        before_us=sample.before.latency_us,
-        after_us=sample.after.latency_us,
-        names=names,
-    )
+    think = _think(sample, situation, names)
     answer = {
         "transformed_IR": sample.after.ir,
         "applied_strategy": _steptp_strategy(sample, situation),

@@ -176,7 +176,7 @@ def state_of(mod: Any, trace_json: Any) -> Any:
     """The step-language :class:`~tvm_llm_sched.steps.State` of a trace JSON."""
     from ..steps import State
 
-    return State.from_schedule(schedule_of(mod, trace_json), mod)
+    return State.from_trace_json(mod, trace_json)
 
 
 def replay_check(sample: Sample, mod: Any) -> str | None:
@@ -189,7 +189,7 @@ def replay_check(sample: Sample, mod: Any) -> str | None:
         for step in sample.steps:
             state = state.apply(step)
         after = schedule_of(mod, sample.after.trace)
-    except (StepError, ValueError, RuntimeError, TypeError) as exc:
+    except (StepError, ValueError, RuntimeError, TypeError, IndexError) as exc:
         return f"does not replay: {exc}"
     if not tvm_ffi.structural_equal(state.scheduled_mod, after.mod):
         return "the steps do not reproduce the after state's program"

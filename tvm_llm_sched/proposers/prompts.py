@@ -62,6 +62,36 @@ Reply with one JSON object and nothing else:
 
 
 @dataclasses.dataclass(frozen=True)
+class PromptProfile:
+    """What a model proposer's prompt holds, for search and training data alike.
+
+    Attributes
+    ----------
+    name : str
+        The profile's name (recorded in dataset cards).
+    menu_limit : int
+        Legal steps listed in the user turn (``SearchConfig.menu_limit`` at serving time).
+    json_mode : bool
+        Replies as one JSON object (``LLMProposerConfig.json_mode``) instead of tags.
+    """
+
+    name: str
+    menu_limit: int = 30
+    json_mode: bool = False
+
+
+PROMPT_PROFILES: dict[str, PromptProfile] = {
+    p.name: p
+    for p in (
+        PromptProfile("full"),  # what LLMGuidedSearch sends a model proposer by default
+        PromptProfile("full-json", json_mode=True),
+        PromptProfile("no-menu", menu_limit=0),
+    )
+}
+"""Prompt profiles by name: ``full`` is the search's default for model proposers."""
+
+
+@dataclasses.dataclass(frozen=True)
 class PromptRequest:
     """What a prompt asks for: the situation and the most steps wanted."""
 

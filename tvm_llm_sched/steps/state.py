@@ -139,6 +139,27 @@ class State:
         return cls(mod, trace, trace, (), replayed)
 
     @classmethod
+    def from_trace_json(cls, mod: Any, trace_json: Any) -> State:
+        """The state of a trace in JSON form (``Trace.as_json()``, e.g. a tuning record's trace
+        with postprocessing cut off), replayed once on ``mod``; its trace becomes the base trace.
+
+        Raises
+        ------
+        IllegalStepError
+            The trace does not replay on ``mod``.
+        """
+        import tvm
+
+        sch = tvm.s_tir.Schedule(mod)
+        try:
+            tvm.s_tir.Trace.apply_json_to_schedule(trace_json, sch)
+        except TVM_ERRORS as exc:
+            raise IllegalStepError(
+                f"the trace does not replay: {tvm_reason(exc, NameTable(sch))}"
+            ) from exc
+        return cls(mod, sch.trace, sch.trace, (), sch)
+
+    @classmethod
     def design_spaces(cls, mod: Any, target: Any = None, *, rand_state: int = -1) -> list[State]:
         """States of MetaSchedule's post-order-apply design spaces of ``mod`` (decisions sampled).
 

@@ -2,6 +2,7 @@
 conformance suite, and helpers for tests."""
 
 from ..serving import BackgroundHTTPServer, OpenAICompatServer, chat_completion_body, serve_forever
+from .endpoints import policy_endpoint
 from .fault_server import Fault, FaultServer, free_port
 from .strategy_conformance import (
     ConformanceConfig,
@@ -21,5 +22,6 @@ __all__ = [
     "StrategySituations",
     "chat_completion_body",
     "free_port",
+    "policy_endpoint",
     "serve_forever",
 ]
