@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     if not dirs:
         parser.error(f"no work dirs under {args.roots}")
     command = f"python python/bench_dataset.py {' '.join(argv)}"
-    report = build_dataset(dirs, args.out, DatasetConfig(seed=args.seed), command=command)
+    report = build_dataset(dirs, args.out, DatasetConfig(seed=args.seed, jobs=0), command=command)
     started = time.perf_counter()
     verified = verify_dataset(args.out)
     verify_s = time.perf_counter() - started

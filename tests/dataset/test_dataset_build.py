@@ -169,14 +169,16 @@ def test_bad_lines_are_counted_and_skipped_and_work_dirs_untouched(runs, tmp_pat
     work = tmp_path / "llm"
     shutil.copytree(runs / "llm", work)
     with (work / "database_tuning_record.json").open("a") as f:
+        f.write('[0, [[[5], "x"], [1e-6], "llvm", []]]\n')  # JSON, but not a record
         f.write('[0, [[["GetSBlock"')  # a torn last line
     with (work / LINEAGE_FILE).open("a") as f:
         f.write("not json\n")
+        f.write('{"v": 1, "workload": "1", "record": "a", "source": "proposer", "parent": [1]}\n')
     before = _digest(work)
     report = build_dataset([work], tmp_path / "out", DatasetConfig(formats=("chat",)))
     assert _digest(work) == before
     skipped = report.counts["read"]["skipped"]
-    assert skipped["malformed record line"] == 1 and skipped["malformed lineage line"] == 1
+    assert skipped["malformed record line"] == 2 and skipped["malformed lineage line"] == 2
     assert report.records == TRIALS and report.samples > 0
 
 
@@ -200,5 +202,11 @@ def test_the_dataset_does_not_depend_on_the_number_of_processes(runs, dataset, t
     out, _ = dataset  # built on two processes (two work dirs: two tasks in parallel)
     config = DatasetConfig(min_speedup=1.0, kind_ratio=1000, jobs=1)
     build_dataset([runs / "llm", runs / "es"], tmp_path, config)
-    for name in ("samples.jsonl", "chat_train.jsonl", "pairs_train.jsonl", "steptp_train.jsonl"):
+    written = sorted(p.name for p in out.glob("*.jsonl"))
+    assert "samples.jsonl" in written and "workloads.jsonl" in written and len(written) == 8
+    for name in written:
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
+    first, second = (json.loads((d / "card.json").read_text()) for d in (out, tmp_path))
+    for card in (first, second):
+        card.pop("seconds"), card.pop("command")
+    assert first == second

@@ -59,6 +59,7 @@ def build(
     min_speedup: float = typer.Option(
         1.05, "--min-speedup", min=1.0, help="A chat target must be at least this much faster."
     ),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Processes (0: one per CPU)."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
     """Build a dataset from WORK_DIRS into --out (samples, formats, card)."""
@@ -76,6 +77,7 @@ def build(
             profile=PROMPT_PROFILES[profile],
             max_edits=max_edits,
             min_speedup=min_speedup,
+            jobs=jobs,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc

@@ -137,6 +137,18 @@ class LineageEntry:
             raise ValueError(f"not a lineage line: {exc}") from None
         if not isinstance(entry.record, str) or not isinstance(entry.workload, str):
             raise ValueError("a lineage line needs string record and workload keys")
+        texts = (entry.source, entry.parent, entry.mutator, entry.error)
+        if not isinstance(entry.source, str) or not all(isinstance(t, str | None) for t in texts):
+            raise ValueError("a lineage line's source, parent, mutator and error are strings")
+        if entry.latency_us is not None and not isinstance(entry.latency_us, int | float):
+            raise ValueError("a lineage line's latency is a number")
+        trace = entry.parent_trace
+        if trace is not None and not (
+            isinstance(trace, list)
+            and len(trace) == 2
+            and all(isinstance(part, list) for part in trace)
+        ):
+            raise ValueError("a lineage line's parent trace is [instructions, decisions]")
         return entry
 
 
@@ -223,7 +235,16 @@ class LineageWriter:
         self._write(LINEAGE_FILE, [e.to_json() for e in entries])
 
     def asked(self, situation: Any, k: int, proposed: Sequence[Any]) -> None:
-        """Append one proposer call (a :class:`Situation`, ``k``, the steps it answered)."""
+        """Append one proposer call (a :class:`Situation`, ``k``, the steps it answered).
+        Never raises: the journal must not end a tuning run."""
+        try:
+            self._asked(situation, k, proposed)
+        except Exception:  # a situation that does not serialise is a bug, but not a fatal one
+            if not self.failed:
+                logger.warning("cannot record a proposer call in %s", self.work_dir, exc_info=True)
+            self.failed = True
+
+    def _asked(self, situation: Any, k: int, proposed: Sequence[Any]) -> None:
         line = AskedSituation(
             workload=self.workload,
             situation=situation.to_json(),

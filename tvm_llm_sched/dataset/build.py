@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..database.lineage import trace_key
 from ..errors import DatasetError, StepError
 from ..proposers.prompts import PROMPT_PROFILES, PromptProfile
 from ..steps import parse_step
@@ -85,8 +86,10 @@ class DatasetConfig:
         What the user turn holds and the reply mode (``PROMPT_PROFILES["full"]``: the prompt a
         model proposer gets from LLMGuidedSearch by default).
     jobs : int
-        Processes replaying and formatting (one work dir workload per process at a time; 0: one
-        per CPU). The result does not depend on it.
+        Processes replaying and formatting (one work-dir workload per process at a time; 0: one
+        per CPU, as the CLI does). The data files do not depend on it. More than one spawns
+        worker processes: a script calling :func:`build_dataset` then needs the usual
+        ``if __name__ == "__main__":`` guard.
     """
 
     formats: tuple[str, ...] = FORMATS
@@ -98,7 +101,7 @@ class DatasetConfig:
     min_kind_samples: int = 10
     validation_fraction: float = 0.2
     profile: PromptProfile = PROMPT_PROFILES["full"]
-    jobs: int = 0
+    jobs: int = 1
 
     def __post_init__(self) -> None:
         unknown = set(self.formats) - set(FORMATS)
@@ -142,6 +145,7 @@ class _Task:
         self.by_key = {r.key: r for r in records}
         self._states: dict[str, Any] = {}
         self._target: Any = None
+        self._situations: Any = None
         # The task name the search showed its proposer (``main`` for ms.tune_tir, the task's name
         # under Relax), when a recorded call tells it.
         self.name = next(
@@ -158,6 +162,16 @@ class _Task:
     @property
     def mod(self) -> Any:
         return self.entry.mod
+
+    def situations(self, menu_limit: int) -> Any:
+        """The :class:`~tvm_llm_sched.search.situation.SituationBuilder` of this task (one)."""
+        if self._situations is None:
+            from ..search.situation import SituationBuilder
+
+            self._situations = SituationBuilder(
+                workload=self.name, target=self.target, menu_limit=menu_limit
+            )
+        return self._situations
 
     @property
     def target(self) -> Any:
@@ -181,7 +195,8 @@ class _Task:
 def _ordered_unique(edges: Iterable[_Edge]) -> list[_Edge]:
     seen, out = set(), []
     for edge in edges:
-        key = (edge.before.key if edge.before else None, edge.after.key, edge.steps)
+        start = edge.before.key if edge.before else trace_key(edge.parent_trace)
+        key = (start, edge.after.key, edge.steps)
         if key not in seen:
             seen.add(key)
             out.append(edge)
@@ -327,11 +342,18 @@ def _is_inverse_shortcut(steps: Sequence[str], before: End) -> bool:
 def _attach_situations(task: _Task, samples: list[Sample]) -> list[Sample]:
     """Give lineage proposer samples the situation the search showed its proposer."""
     from ..ir import state_hash
+    from ..proposers.base import Situation
 
     asked: dict[int, list[Any]] = defaultdict(list)
     for entry in task.work_dir.situations:
-        if entry.workload == task.entry.key and isinstance(entry.situation.get("ir"), str):
-            asked[state_hash(entry.situation["ir"])].append(entry)
+        if entry.workload != task.entry.key:
+            continue
+        try:
+            Situation.from_json(entry.situation)  # only a situation that parses is used
+        except (ValueError, KeyError, TypeError):
+            task.work_dir.counts.skipped["malformed situation line"] += 1
+            continue
+        asked[state_hash(entry.situation["ir"])].append(entry)
     if not asked:
         return samples
     out = []
@@ -421,41 +443,49 @@ def _format_lines(
     """``(format, split, line)`` for one task's samples: per before state, the best step if it
     made the program at least ``min_speedup`` faster (``chat``, ``steptp``), and its pairs with
     slower or failing siblings (``pairs``)."""
-    from ..proposers.base import Situation
-    from ..search.situation import SituationBuilder
-
     by_state: dict[str, list[Sample]] = defaultdict(list)
     for sample in samples:
         if len(sample.steps) == 1 and sample.before.latency_us is not None:
             by_state[sample.before.ir].append(sample)
     out: list[tuple[str, str, dict[str, Any]]] = []
-    builder: SituationBuilder | None = None
-    json_mode = config.profile.json_mode
     for siblings in by_state.values():
         ran = [s for s in siblings if s.speedup is not None]
         best = max(ran, key=lambda s: s.speedup) if ran else None
         if best is None or best.speedup < config.min_speedup:
             continue
-        state = task.state(best.before.trace, best.before.record)
-        recorded = next((s for s in siblings if s.situation is not None), None)
-        if recorded is not None:
-            situation, k = Situation.from_json(recorded.situation), recorded.k or 1
-        else:
-            if builder is None:
-                builder = SituationBuilder(
-                    workload=task.name, target=task.target, menu_limit=config.profile.menu_limit
-                )
-            history = _History(best.before.latency_us)
-            situation = builder.build(state, latency_us=best.before.latency_us, history=history)
-            k = 1
-        names, split = state.names, best.split
-        if "chat" in config.formats:
-            line = chat_line(best, situation, k=k, names=names, json_mode=json_mode)
-            out.append(("chat", split, line))
-        if "steptp" in config.formats:
-            out.append(("steptp", split, steptp_line(best, situation, _inputs(task.mod), names)))
-        if "pairs" not in config.formats:
-            continue
+        try:
+            out += _state_lines(task, best, siblings, config)
+        except Exception:  # a state whose prompt cannot be built: its lines are left out
+            logger.warning("no training lines for a state of %s", task.work_dir.path, exc_info=True)
+    return out
+
+
+def _state_lines(
+    task: _Task, best: Sample, siblings: list[Sample], config: DatasetConfig
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """The lines of one before state: ``best`` as the target, slower or failing siblings as the
+    rejected side of pairs."""
+    from ..proposers.base import Situation
+
+    state = task.state(best.before.trace, best.before.record)
+    recorded = next((s for s in siblings if s.situation is not None), None)
+    if recorded is not None:
+        situation, k = Situation.from_json(recorded.situation), recorded.k or 1
+    else:
+        history = _History(best.before.latency_us)
+        situation = task.situations(config.profile.menu_limit).build(
+            state, latency_us=best.before.latency_us, history=history
+        )
+        k = 1
+    names, split, json_mode = state.names, best.split, config.profile.json_mode
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    if "chat" in config.formats:
+        out.append(
+            ("chat", split, chat_line(best, situation, k=k, names=names, json_mode=json_mode))
+        )
+    if "steptp" in config.formats:
+        out.append(("steptp", split, steptp_line(best, situation, _inputs(task.mod), names)))
+    if "pairs" in config.formats:
         for other in siblings:
             slower = other.speedup is not None and other.speedup * config.min_speedup <= 1
             if other is not best and (slower or other.after.latency_us is None):
@@ -484,10 +514,15 @@ def _open_task(path: str, index: int) -> _Task:
 
 def _task_samples(ref: _TaskRef, config: DatasetConfig) -> tuple[list[Sample], Counter]:
     """Phase 1 of a build, per task (in a worker process when there are several)."""
-    task = ref.open()
     counts: Counter = Counter()
-    edges = _ordered_unique(_lineage_edges(task, counts) + _decision_edges(task, config))
-    return _replay(task, edges, counts), counts
+    try:
+        task = ref.open()
+        edges = _ordered_unique(_lineage_edges(task, counts) + _decision_edges(task, config))
+        return _replay(task, edges, counts), counts
+    except Exception as exc:  # e.g. a target or workload TVM cannot decode: skip this workload
+        logger.warning("skipped workload %d of %s: %s", ref.index, ref.path, exc)
+        counts[f"workload skipped: {type(exc).__name__}"] += 1
+        return [], counts
 
 
 def _task_lines(
@@ -573,7 +608,7 @@ def build_dataset(
     for path in work_dirs:
         try:
             work_dir = WorkDir(path)
-        except DatasetError as exc:
+        except (DatasetError, OSError) as exc:
             counts[f"unreadable work dir: {exc}"] += 1
             continue
         read.merge(work_dir.counts)
@@ -670,6 +705,9 @@ def _replay(task: _Task, edges: list[_Edge], counts: Counter) -> list[Sample]:
             samples.append(_sample(task, edge, hardware))
         except _Dropped as exc:
             counts[f"{REPLAY_CHECK}: {exc}"] += 1
+        except Exception as exc:  # malformed input TVM chokes on: one edge lost, never the build
+            logger.debug("an edge of %s failed", task.work_dir.path, exc_info=True)
+            counts[f"{REPLAY_CHECK}: unexpected {type(exc).__name__}"] += 1
     return samples
 
 
@@ -685,9 +723,10 @@ def _filtered(samples: list[Sample], counts: Counter) -> list[Sample]:
         if _is_inverse_shortcut(sample.steps, sample.before):
             counts["inverse-pair shortcut"] += 1
             continue
-        if (before, after) in seen:
+        key = (sample.workload_key, sample.hardware, before, after)
+        if key in seen:
             counts["duplicate (same before and after IR)"] += 1
             continue
-        seen.add((before, after))
+        seen.add(key)
         out.append(sample)
     return out

@@ -45,7 +45,8 @@ def card_data(
     per_workload: Counter = Counter(f"{s.workload_key} ({s.split})" for s in samples)
     return {
         "command": command,
-        "config": dataclasses.asdict(config),
+        # jobs changes how fast, not what: left out so the card is the same whatever it was
+        "config": {k: v for k, v in dataclasses.asdict(config).items() if k != "jobs"},
         "prompt_profile": {
             "name": config.profile.name,
             "menu_limit": config.profile.menu_limit,

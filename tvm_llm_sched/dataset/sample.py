@@ -143,6 +143,9 @@ class Sample:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Sample:
         """Inverse of :meth:`to_json`; raises ValueError if ``data`` is not a sample."""
+        steps = data.get("steps") if isinstance(data, dict) else None
+        if not isinstance(steps, list) or not steps or not all(isinstance(t, str) for t in steps):
+            raise ValueError("a sample's steps are a non-empty list of step texts")
         try:
             return cls(
                 workload_key=data["workload_key"],

@@ -27,13 +27,13 @@ def load_samples(directory: str | Path) -> tuple[list[Sample], int]:
     if not path.is_file():
         raise DatasetError(f"{directory} holds no {SAMPLES_FILE}: not a dataset directory")
     samples, malformed = [], 0
-    with path.open(encoding="utf-8") as lines:
+    with path.open(encoding="utf-8", errors="replace") as lines:
         for line in lines:
             if not line.strip():
                 continue
             try:
                 samples.append(Sample.from_json(json.loads(line)))
-            except ValueError:
+            except (ValueError, TypeError, AttributeError):
                 malformed += 1
     return samples, malformed
 
@@ -48,7 +48,7 @@ def _workload_mods(directory: Path) -> dict[str, Any]:
             try:
                 value = json.loads(line)
                 mods[value[0]] = Workload.from_json(value).mod
-            except (ValueError, IndexError, TypeError, RuntimeError):
+            except (ValueError, IndexError, KeyError, TypeError, RuntimeError):
                 continue
     return mods
 
@@ -98,7 +98,7 @@ def dataset_stats(directory: str | Path) -> dict[str, Any]:
     card_path = directory / CARD_JSON
     card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
     lines = {
-        path.stem: sum(1 for line in path.open(encoding="utf-8") if line.strip())
+        path.stem: sum(1 for line in path.open(encoding="utf-8", errors="replace") if line.strip())
         for path in sorted(directory.glob("*_*.jsonl"))
     }
     return {

@@ -166,8 +166,9 @@ class WorkDir:
     def _record(self, number: int, value: Any) -> RecordLine | None:
         try:
             index, (trace_json, run_secs, target_json, _args) = value
-            insts, _decisions = trace_json
-            if not isinstance(index, int) or not isinstance(insts, list):
+            if not isinstance(index, int) or not _trace_shaped(trace_json):
+                raise TypeError
+            if not isinstance(target_json, (str, dict)) or not isinstance(run_secs, list):
                 raise TypeError
         except (TypeError, ValueError):
             self.counts.skipped["malformed record line"] += 1
@@ -176,7 +177,7 @@ class WorkDir:
             self.counts.skipped["record of a missing workload"] += 1
             return None
         try:
-            latency = latency_us(_RunSecs(run_secs if isinstance(run_secs, list) else None))
+            latency = latency_us(_RunSecs(run_secs))
         except (TypeError, ValueError):
             self.counts.skipped["malformed record line"] += 1
             return None
@@ -191,6 +192,28 @@ class WorkDir:
 
     def __repr__(self) -> str:
         return f"WorkDir({str(self.path)!r}, {len(self.records)} records)"
+
+
+def _trace_shaped(trace_json: Any) -> bool:
+    """Whether a value looks like a stored trace: ``[[inst, ...], [[index, value], ...]]`` with
+    every instruction ``[kind, inputs, attrs, outputs]``."""
+    if not isinstance(trace_json, list) or len(trace_json) != 2:
+        return False
+    insts, decisions = trace_json
+    if not isinstance(insts, list) or not isinstance(decisions, list):
+        return False
+    insts_ok = all(
+        isinstance(i, list)
+        and len(i) >= 4
+        and isinstance(i[0], str)
+        and all(isinstance(part, list) for part in i[1:4])
+        for i in insts
+    )
+    decisions_ok = all(
+        isinstance(d, list) and len(d) == 2 and isinstance(d[0], int) and 0 <= d[0] < len(insts)
+        for d in decisions
+    )
+    return insts_ok and decisions_ok
 
 
 @dataclasses.dataclass(frozen=True)

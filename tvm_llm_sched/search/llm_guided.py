@@ -230,7 +230,9 @@ class LLMGuidedSearch(PySearchStrategy):
         for cand, result in zip(self._pending, results, strict=False):
             latency = latency_us(result)
             error = str(result.error_msg) if result.error_msg else None
-            key = trace_key(cand.sch.trace.as_json())
+            # the record's key: for the lineage, and for the frontier kept without a database
+            keyed = self.lineage is not None or self.database is None
+            key = trace_key(cand.sch.trace.as_json()) if keyed else None
             if self.lineage is not None:
                 lineage.append(_lineage_entry(self.lineage.workload, cand, key, latency, error))
             engine.history.observe(latency)
