@@ -468,7 +468,17 @@ def _state_lines(
     from ..proposers.base import Situation
 
     state = task.state(best.before.trace, best.before.record)
-    recorded = next((s for s in siblings if s.situation is not None), None)
+    # A recorded call is what the search sent; it is this profile's prompt only if its menu is
+    # (an expert-policy run records situations without a menu).
+    wants_menu = config.profile.menu_limit > 0
+    recorded = next(
+        (
+            s
+            for s in siblings
+            if s.situation is not None and bool(s.situation.get("menu")) == wants_menu
+        ),
+        None,
+    )
     if recorded is not None:
         situation, k = Situation.from_json(recorded.situation), recorded.k or 1
     else:
