@@ -42,7 +42,7 @@ def test_unknown_kind_lists_the_kinds():
         create("gpt")
     with pytest.raises(ValueError, match="unknown proposer kind"):
         create(None)
-    assert set(PROPOSER_KINDS) == {"openai", "expert", "replay", "random"}
+    assert set(PROPOSER_KINDS) == {"openai", "expert", "replay", "random", "local"}
 
 
 def test_an_instance_passes_through():

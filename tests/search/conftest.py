@@ -42,6 +42,7 @@ class SpyProposer(Proposer):
         self.name = f"spy-{inner.name}"
         self.needs_menu = inner.needs_menu
         self.local = inner.local
+        self.instant = inner.instant
         self.first = first
         self.validate_first = validate_first
         self.situations = []
@@ -87,6 +88,7 @@ class FailingProposer(Proposer):
 
     needs_menu = False
     local = True
+    instant = True
 
     def __init__(self, *, raises: bool):
         self.raises = raises
@@ -167,7 +169,8 @@ def make_llm_proposer(fast_retry):
 
     made = []
 
-    def make(base_url: str, model: str = "expert-policy"):
+    def make(base_url: str, model: str = "expert-policy", local: bool | None = False):
+        # local=False: the servers of these tests stand in for remote endpoints
         proposer = create(
             "openai",
             base_url=base_url,
@@ -176,6 +179,7 @@ def make_llm_proposer(fast_retry):
             retry=fast_retry,
             connect_timeout=2.0,
             read_timeout=20.0,
+            local=local,
         )
         made.append(proposer)
         return proposer

@@ -8,6 +8,8 @@ several iterations are needed cheaply.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 import pytest
 
@@ -129,6 +131,42 @@ def test_remote_proposer_over_several_iterations(make_spy, make_llm_proposer, mo
     assert any(s.state_latency_us is not None for s in served.situations)
     assert served.measured([c.sch for c in tuner.candidates], mod)
     assert not _search_warnings(caplog)
+
+
+def test_a_local_model_is_never_asked_while_candidates_are_measured(
+    make_spy, make_llm_proposer, mod, monkeypatch
+):
+    """A model on this machine (a loopback endpoint) would take the CPU the runner times on:
+    it is asked only between batches. A remote one is asked while a batch is measured."""
+    measuring = threading.Event()
+    asked_while_measuring: list[bool] = []
+    measure = kit.measure_in_process
+
+    def slow_measure(*args, **kwargs):
+        measuring.set()
+        try:
+            time.sleep(0.3)  # long enough for a speculative call to arrive
+            return measure(*args, **kwargs)
+        finally:
+            measuring.clear()
+
+    monkeypatch.setattr(kit, "measure_in_process", slow_measure)
+    served = make_spy()
+    propose = served.propose
+
+    def watched(situation, **kwargs):
+        asked_while_measuring.append(measuring.is_set())
+        return propose(situation, **kwargs)
+
+    served.propose = watched
+    with PolicyServer(served, model="expert-policy") as server:
+        for local in (None, False):  # None: detected from the 127.0.0.1 URL
+            asked_while_measuring.clear()
+            proposer = make_llm_proposer(server.base_url, local=local)
+            assert proposer.local is (local is None)
+            _hand_run(LLMGuidedSearch(proposer), mod, max_trials=9, per_iter=3)
+            assert asked_while_measuring
+            assert any(asked_while_measuring) is (local is False)
 
 
 def test_resume_remembers_every_measured_record(mod):

@@ -61,7 +61,7 @@ def test_for_proposer_is_lean_for_remote_models():
 
     local = SearchConfig.for_proposer(ExpertPolicy())
     remote = SearchConfig.for_proposer(
-        LLMProposer(ChatClient(EndpointConfig(base_url="http://127.0.0.1:9/v1", model="m")))
+        LLMProposer(ChatClient(EndpointConfig(base_url="https://api.example.com/v1", model="m")))
     )
     assert local == SearchConfig()
     assert remote.proposer_calls_per_iter < local.proposer_calls_per_iter

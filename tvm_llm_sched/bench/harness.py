@@ -141,6 +141,7 @@ def tune_one(
         builder=config.builder,
         started_at=started,
         command=config.command,
+        proposer=recorder.proposer_stats,
     )
     store.save_run(run)
     return run

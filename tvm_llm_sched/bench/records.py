@@ -148,6 +148,10 @@ class RunRecord:
     attempt : int
         1 for a run that finished on its first try; more if earlier attempts were interrupted
         (an interrupted run restarts from scratch in a fresh work_dir).
+    proposer : dict | None
+        The model proposer's call statistics over the whole run (calls, tokens, parse and
+        apply rates, first-menu share), for strategies that report them (LLMGuidedSearch with
+        a model); ``None`` otherwise.
     """
 
     run_id: str
@@ -165,6 +169,7 @@ class RunRecord:
     builder: str = "lean"
     started_at: str = ""
     command: str = ""
+    proposer: dict[str, Any] | None = None
 
     @property
     def trials(self) -> list[TrialRecord]:

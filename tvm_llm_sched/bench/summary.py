@@ -110,7 +110,16 @@ SUMMARY_COLUMNS = (
     "speedup_vs_unscheduled",
     "numpy_us",
     "failed_trials",
+    "model_calls",
+    "prompt_tokens_per_call",
+    "completion_tokens_per_call",
+    "seconds_per_call",
+    "parse_rate",
+    "apply_rate",
+    "first_menu_share",
 )
+_CALL_COLUMNS = SUMMARY_COLUMNS[SUMMARY_COLUMNS.index("model_calls") :]
+"""Whole-run model-call statistics (the same at every budget of a run), blank without a model."""
 
 
 def run_for_budget(runs: Sequence[RunRecord], budget: int) -> RunRecord | None:
@@ -163,9 +172,18 @@ def summary_rows(
                     ),
                     "numpy_us": round(ref.numpy_us, 3) if ref and ref.numpy_us else "",
                     "failed_trials": point.failed,
+                    **_call_cells(run.proposer),
                 }
             )
     return rows
+
+
+def _call_cells(stats: dict[str, object] | None) -> dict[str, object]:
+    """The model-call columns of a run's row."""
+    stats = stats or {}
+    cells = {name: stats.get(name) for name in _CALL_COLUMNS}
+    cells["model_calls"] = stats.get("calls")
+    return {k: "" if v is None else v for k, v in cells.items()}
 
 
 def _blank_or_round(value: float | None) -> object:

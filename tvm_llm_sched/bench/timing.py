@@ -68,6 +68,8 @@ class Recorder:
         self._pending = dict.fromkeys(PHASES, 0.0)
         self._best = math.inf
         self._sources: list[str] = []
+        self.proposer_stats: dict[str, Any] | None = None
+        """The model proposer's call statistics, read when the strategy finishes."""
 
     def start(self) -> None:
         """Mark the start of the run (wall time 0)."""
@@ -178,7 +180,11 @@ class TimedSearchStrategy(PySearchStrategy):
 
     def post_tuning(self) -> None:  # noqa: D102
         with _Timer(self.recorder, "search"):
-            self.inner.post_tuning()
+            self.inner.post_tuning()  # first: it waits for a model call still in flight
+        # LLMGuidedSearch reports its model proposer's calls; TVM's strategies have none.
+        stats = getattr(self.inner, "proposer_stats", None)
+        if callable(stats):
+            self.recorder.proposer_stats = stats()
 
     def generate_measure_candidates(self):  # noqa: D102
         with _Timer(self.recorder, "search"):

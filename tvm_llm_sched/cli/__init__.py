@@ -7,6 +7,7 @@ from . import (
     dataset,  # noqa: F401
     info,  # noqa: F401
     ir,  # noqa: F401
+    serve_model,  # noqa: F401
     serve_policy,  # noqa: F401
     tune,  # noqa: F401
 )

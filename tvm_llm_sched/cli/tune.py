@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import typer
@@ -29,8 +30,19 @@ def tune(
     proposer: str = typer.Option(
         None,
         "--proposer",
-        help="expert | openai | random (default: endpoint if configured, else expert).",
+        help="expert | openai | local | random (default: endpoint if configured, else expert).",
     ),
+    profile: str = typer.Option(
+        None, "--profile", help="Prompt profile of a model proposer: full | compact | ..."
+    ),
+    constrained: bool = typer.Option(
+        None,
+        "--constrained/--unconstrained",
+        help="Decode a model's reply under a schema of the legal steps (default: local only).",
+    ),
+    max_tokens: int = typer.Option(None, "--max-tokens", min=1, help="Reply token cap."),
+    temperature: float = typer.Option(None, "--temperature", min=0.0, help="Model sampling."),
+    gguf: Path = typer.Option(None, "--gguf", help="--proposer local: the GGUF file to serve."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     record: Path = typer.Option(
         None, "--record", help="Record settings, measurements and model replies in this directory."
@@ -56,6 +68,19 @@ def tune(
     if (rpc_tracker is None) != (rpc_key is None):
         typer.echo("error: --rpc-tracker and --rpc-key go together", err=True)
         raise typer.Exit(2)
+    # The model settings travel as their environment variables, so every proposer this run
+    # creates (one per task of a multi-task run) reads the same ones.
+    overrides = {
+        "PROFILE": profile,
+        "CONSTRAINED": None if constrained is None else str(int(constrained)),
+        "MAX_TOKENS": max_tokens,
+        "TEMPERATURE": temperature,
+        "GGUF": gguf,
+    }
+    saved = dict(os.environ)
+    for name, value in overrides.items():
+        if value is not None:
+            os.environ[f"TVM_LLM_SCHED_{name}"] = str(value)
     try:
         runner = (
             rpc_runner(rpc_tracker, rpc_key, session_timeout_s=rpc_timeout)
@@ -78,6 +103,9 @@ def tune(
     except (TvmLlmSchedError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    finally:  # a caller running this command in-process keeps its own environment
+        os.environ.clear()
+        os.environ.update(saved)
     if as_json:
         fields = {k: v for k, v in vars(result).items() if k != "schedule"}
         typer.echo(json.dumps({**fields, "speedup": result.speedup}, indent=2))

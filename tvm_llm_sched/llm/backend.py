@@ -59,6 +59,9 @@ class ChatReply:
         Wall time of the call including retries (for a replayed reply: the replay lookup).
     attempts : int
         HTTP attempts the call took (0 for a replayed reply).
+    formatted : bool
+        Whether the request's ``response_format`` reached the server (``False`` when there was
+        none, or the client dropped it because the server refused it).
     """
 
     text: str
@@ -67,6 +70,7 @@ class ChatReply:
     finish_reason: str | None = None
     latency_s: float = 0.0
     attempts: int = 1
+    formatted: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

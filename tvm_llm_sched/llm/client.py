@@ -161,7 +161,7 @@ class ChatClient(ChatBackend):
                 )
                 for attempt in retrying:
                     with attempt:
-                        data = self._attempt(request)
+                        data, formatted = self._attempt(request)
             parsed = _parse_reply(data, what=f"POST {self._url}")
             usage = parsed.usage
         finally:
@@ -173,6 +173,7 @@ class ChatClient(ChatBackend):
             finish_reason=parsed.finish_reason,
             latency_s=time.monotonic() - start,
             attempts=attempt.retry_state.attempt_number,
+            formatted=formatted,
         )
         logger.debug(
             "chat reply from %s: %d attempt(s), %.3f s, %d prompt + %d completion tokens, "
@@ -214,8 +215,10 @@ class ChatClient(ChatBackend):
 
     # -- one HTTP attempt -------------------------------------------------------------------
 
-    def _attempt(self, request: ChatRequest) -> Any:
-        """POST once; if the server refuses ``response_format``, drop it for good and repost."""
+    def _attempt(self, request: ChatRequest) -> tuple[Any, bool]:
+        """POST once; if the server refuses ``response_format``, drop it for good and repost.
+
+        Returns the reply's JSON and whether ``response_format`` was sent with it."""
         payload: dict[str, Any] = {
             **self.config.extra_body,
             "model": request.model,
@@ -227,18 +230,19 @@ class ChatClient(ChatBackend):
         if response_format is not None and self._response_format_ok:
             payload["response_format"] = dict(response_format)
         try:
-            return self._post(payload)
+            return self._post(payload), "response_format" in payload
         except EndpointStatusError as exc:
-            refused = exc.status_code == 400 and "response_format" in str(exc)
-            if not (refused and "response_format" in payload):
+            if not ("response_format" in payload and _refuses_format(exc)):
                 raise
             self._response_format_ok = False
             logger.warning(
-                "%s rejected response_format; sending plain requests from now on",
+                "%s rejected response_format %r (%s); sending plain requests from now on",
                 self.config.base_url,
+                payload["response_format"].get("type"),
+                exc,
             )
             del payload["response_format"]
-            return self._post(payload)
+            return self._post(payload), False
 
     def _post(self, payload: dict[str, Any]) -> Any:
         """One POST; every ``httpx`` error is translated here and nowhere else."""
@@ -288,6 +292,15 @@ class ChatClient(ChatBackend):
             exc,
             delay,
         )
+
+
+def _refuses_format(exc: EndpointStatusError) -> bool:
+    """Whether an error answer says the server does not take ``response_format`` (a 400, or a
+    422 from FastAPI-based servers, naming the field or its ``json_schema`` type)."""
+    message = str(exc).lower()
+    return exc.status_code in (400, 422) and any(
+        word in message for word in ("response_format", "json_schema")
+    )
 
 
 def _is_retryable(exc: BaseException) -> bool:

@@ -275,6 +275,10 @@ class Proposer(abc.ABC):
     #: are queried while candidates are measured; local ones are not, so they cannot disturb the
     #: timings.
     local: bool = False
+    #: Whether the proposer answers in milliseconds without a model (the embedded policies): the
+    #: search gives it its full call budget. Others get a model's lean one (a ``local`` one,
+    #: never overlapped with measurement, the leanest): set both on a fast local proposer.
+    instant: bool = False
 
     @abc.abstractmethod
     def propose(

@@ -209,6 +209,7 @@ class ExpertPolicy(Proposer):
     # Compute-location options come from the facts; the costly legal-step menu is not needed.
     needs_menu = False
     local = True
+    instant = True
 
     def __init__(self, *, config: ExpertConfig | None = None):
         self.config = config or ExpertConfig()

@@ -30,8 +30,6 @@ from .base import Outcome, Proposal, Rejection, Situation
 
 SITUATION_TAG = "situation"
 _FENCE = "```"
-_SHOWN_OUTCOMES = 8  # the readable history is a summary; the JSON copy holds all of it
-_SHOWN_REJECTIONS = 8
 _SITUATION_BLOCK = re.compile(r"```situation(?: k=(\d+))?\n(.*?)\n```", re.DOTALL)
 _IR_BLOCK = re.compile(r"```ir\n(.*?)\n```", re.DOTALL)
 _MENU_BLOCK = re.compile(r"```menu\n(.*?)\n?```", re.DOTALL)
@@ -60,6 +58,21 @@ Reply with one JSON object and nothing else:
 {"think": "<short reasoning>", "steps": [{"step": "<one step in text form>", \
 "rationale": "<one line>"}]}"""
 
+# The compact profile's system prompt: no step-language table (hundreds of tokens a small model
+# cannot use); it picks from the menu, which a constrained endpoint enforces anyway.
+_COMPACT_TASK = """\
+You tune a tensor program for a CPU, one schedule step at a time. The user shows the loop nest \
+(loops `name:extent`, sampled decisions d0, d1, ... with their values), measured latencies and a \
+menu of legal steps: set_tile(d, factors) re-splits a loop (more parallel outer work, a \
+vector-width innermost factor and cache-sized middle tiles help), set_choice(d, i) picks another \
+candidate of a choice (e.g. the unroll depth), set_compute_location(d, i) moves a producer, other \
+steps transform loops directly. Propose the menu steps most likely to reduce latency, copied \
+exactly, best first, at most the number asked for."""
+
+_COMPACT_FORMAT = """\
+Reply with one JSON object and nothing else:
+{"think": "<a few words>", "steps": ["<a menu step>"]}"""
+
 
 @dataclasses.dataclass(frozen=True)
 class PromptProfile:
@@ -73,11 +86,19 @@ class PromptProfile:
         Legal steps listed in the user turn (``SearchConfig.menu_limit`` at serving time).
     json_mode : bool
         Replies as one JSON object (``LLMProposerConfig.json_mode``) instead of tags.
+    compact : bool
+        For small models: a short system prompt without the step-language table, no
+        machine-readable copy of the situation (so ``serve-policy`` cannot read it) and a short
+        history; the system prompt never changes, so a server's prompt cache keeps serving it.
+    history : int
+        Recent outcomes (and, separately, rejections) listed, newest last.
     """
 
     name: str
     menu_limit: int = 30
     json_mode: bool = False
+    compact: bool = False
+    history: int = 8
 
 
 PROMPT_PROFILES: dict[str, PromptProfile] = {
@@ -86,9 +107,12 @@ PROMPT_PROFILES: dict[str, PromptProfile] = {
         PromptProfile("full"),  # what LLMGuidedSearch sends a model proposer by default
         PromptProfile("full-json", json_mode=True),
         PromptProfile("no-menu", menu_limit=0),
+        # ~1,000 prompt tokens a call instead of ~2,000: what a small model on a CPU can afford
+        PromptProfile("compact", menu_limit=12, json_mode=True, compact=True, history=3),
     )
 }
-"""Prompt profiles by name: ``full`` is the search's default for model proposers."""
+"""Prompt profiles by name: ``full`` is the search's default for model proposers, ``compact``
+the default for a local model (:func:`tvm_llm_sched.proposers.create` ``"local"``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,8 +123,8 @@ class PromptRequest:
     k: int
 
 
-@functools.lru_cache(maxsize=2)
-def system_prompt(*, json_mode: bool = False) -> str:
+@functools.lru_cache(maxsize=4)
+def system_prompt(*, json_mode: bool = False, compact: bool = False) -> str:
     """The system prompt: the task, the step language and the reply format.
 
     Parameters
@@ -108,13 +132,20 @@ def system_prompt(*, json_mode: bool = False) -> str:
     json_mode : bool
         Ask for one bare JSON object (for endpoints called with
         ``response_format={"type": "json_object"}``) instead of ``<think>``/``<answer>`` tags.
+    compact : bool
+        The compact profile's short prompt (menu steps only, JSON reply).
 
     Examples
     --------
     >>> "split(loop, factors)" in system_prompt()
     True
+    >>> len(system_prompt(compact=True)) < len(system_prompt()) // 3
+    True
     """
     from ..steps import describe_language
+
+    if compact:
+        return f"{_COMPACT_TASK}\n\n{_COMPACT_FORMAT}"
 
     # the table's column padding helps people, not models: "sig: doc" costs fewer tokens
     language = re.sub(r"(?m)^(\w+\([^)\n]*\)) {2,}", r"\1: ", describe_language())
@@ -145,7 +176,7 @@ def _fits_line(text: str) -> bool:
     return "`" not in text and "\n" not in text and "\r" not in text and text.strip() == text
 
 
-def user_prompt(situation: Situation, *, k: int = 4) -> str:
+def user_prompt(situation: Situation, *, k: int = 4, profile: PromptProfile | None = None) -> str:
     """The user turn for ``situation``: readable sections, then its JSON in a fenced block.
 
     Parameters
@@ -154,11 +185,13 @@ def user_prompt(situation: Situation, *, k: int = 4) -> str:
         What the model should look at.
     k : int
         The most steps to ask for (also written into the ``situation`` block's tag).
+    profile : PromptProfile | None
+        How much to show (``full`` when ``None``); a compact profile leaves out the JSON block.
 
     Returns
     -------
     str
-        The prompt; :func:`parse_prompt` inverts it.
+        The prompt; :func:`parse_prompt` inverts it unless the profile is compact.
 
     Raises
     ------
@@ -167,6 +200,7 @@ def user_prompt(situation: Situation, *, k: int = 4) -> str:
     """
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be an int >= 1, got {k!r}")
+    profile = profile or PROMPT_PROFILES["full"]
     data = situation.to_json()
     lines = []
     for key, label in _HEADER.items():
@@ -189,24 +223,38 @@ def user_prompt(situation: Situation, *, k: int = 4) -> str:
         f"Latency: best so far {_us(situation.best_latency_us)}, "
         f"this state {_us(situation.state_latency_us)}"
     )
-    if situation.recent:
+    shown = profile.history
+    if situation.recent and shown:
         lines.append("Recent results (newest last):")
-        lines += [_outcome_line(o) for o in situation.recent[-_SHOWN_OUTCOMES:]]
-    if situation.rejections:
+        lines += [_outcome_line(o) for o in situation.recent[-shown:]]
+    if situation.rejections and shown:
         lines.append("Recently rejected (newest last):")
-        shown = situation.rejections[-_SHOWN_REJECTIONS:]
-        lines += [_plain(f"- {r.step}: {r.reason}") for r in shown]
+        lines += [_plain(f"- {r.step}: {r.reason}") for r in situation.rejections[-shown:]]
     lines.append(f"Propose at most {k} steps for this state, best first.")
+    if profile.compact:
+        return "\n".join(lines)
     payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
     lines += ["Machine-readable copy (ignore):", f"{_FENCE}{SITUATION_TAG} k={k}", payload, _FENCE]
     return "\n".join(lines)
 
 
-def build_messages(situation: Situation, *, k: int = 4, json_mode: bool = False) -> list[dict]:
-    """The system and user messages asking for up to ``k`` steps for ``situation``."""
+def build_messages(
+    situation: Situation,
+    *,
+    k: int = 4,
+    json_mode: bool = False,
+    profile: PromptProfile | None = None,
+) -> list[dict]:
+    """The system and user messages asking for up to ``k`` steps for ``situation``.
+
+    ``profile`` (``full`` when ``None``) decides what is shown; a JSON reply is asked for when
+    ``json_mode`` or the profile's ``json_mode`` is set.
+    """
+    profile = profile or PROMPT_PROFILES["full"]
+    json_reply = json_mode or profile.json_mode
     return [
-        {"role": "system", "content": system_prompt(json_mode=json_mode)},
-        {"role": "user", "content": user_prompt(situation, k=k)},
+        {"role": "system", "content": system_prompt(json_mode=json_reply, compact=profile.compact)},
+        {"role": "user", "content": user_prompt(situation, k=k, profile=profile)},
     ]
 
 

@@ -32,6 +32,7 @@ class RandomProposer(Proposer):
     name = "random"
     needs_menu = True  # the menu is all it reads
     local = True  # computes on this CPU: not queried while candidates are timed
+    instant = True
 
     def __init__(self, *, seed: int = 0):
         self.seed = int(seed)

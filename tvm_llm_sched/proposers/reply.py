@@ -43,11 +43,13 @@ _WHOLE_REPLY = "<reply>"
 
 @dataclasses.dataclass(frozen=True)
 class ParsedReply:
-    """The steps of one reply (in the model's order), what was rejected, and the reasoning."""
+    """The steps of one reply (in the model's order), what was rejected, and the reasoning;
+    ``duplicates`` of the rejections are repeats of an earlier step of the reply."""
 
     steps: tuple[RankedStep, ...]
     rejections: tuple[Rejection, ...]
     reasoning: str
+    duplicates: int = 0
 
 
 def parse_reply(text: str | None, *, finish_reason: str | None = None) -> ParsedReply:
@@ -91,8 +93,8 @@ def parse_reply(text: str | None, *, finish_reason: str | None = None) -> Parsed
         for key in ("think", "reasoning"):
             if not reasoning and isinstance(data.get(key), str):
                 reasoning = data[key].strip()
-    steps, rejections = _entries(data)
-    return ParsedReply(tuple(steps), tuple(rejections), reasoning)
+    steps, rejections, duplicates = _entries(data)
+    return ParsedReply(tuple(steps), tuple(rejections), reasoning, duplicates)
 
 
 def _split(text: str, *, truncated: bool) -> tuple[str, str]:
@@ -174,7 +176,7 @@ def _load(answer: str, *, truncated: bool) -> Any:
         raise ReplyParseError(f"{prefix}the answer is not valid JSON: {str(exc)[:160]}") from None
 
 
-def _entries(data: Any) -> tuple[list[RankedStep], list[Rejection]]:
+def _entries(data: Any) -> tuple[list[RankedStep], list[Rejection], int]:
     if isinstance(data, dict) and "steps" in data:
         items = data["steps"]
         if not isinstance(items, list):
@@ -188,6 +190,7 @@ def _entries(data: Any) -> tuple[list[RankedStep], list[Rejection]]:
     steps: list[RankedStep] = []
     rejections: list[Rejection] = []
     seen: dict[str, int] = {}
+    duplicates = 0
     for number, item in enumerate(items, 1):
         try:
             source, rationale = _entry(item)
@@ -200,10 +203,11 @@ def _entries(data: Any) -> tuple[list[RankedStep], list[Rejection]]:
             rejections.append(
                 Rejection(step=text, reason=f"step {number} duplicates step {seen[text]}")
             )
+            duplicates += 1
             continue
         seen[text] = number
         steps.append(RankedStep(step=step, rationale=rationale))
-    return steps, rejections
+    return steps, rejections, duplicates
 
 
 def _entry(item: Any) -> tuple[Any, str]:

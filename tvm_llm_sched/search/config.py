@@ -113,14 +113,39 @@ class SearchConfig:
 
     @classmethod
     def for_proposer(cls, proposer: object) -> SearchConfig:
-        """Defaults for a proposer: a lean call budget for remote models (each call costs
-        seconds and tokens), the full budget for the local expert policy (milliseconds)."""
+        """Defaults for a proposer: the full call budget for an instant one (the embedded
+        policies answer in milliseconds), a lean one for a remote model (each call costs seconds
+        and tokens, hidden behind measurement), and a leaner one for a model on this machine
+        (its calls never overlap measurement, so each adds to the wall time). A model
+        proposer's prompt profile sets the menu size."""
+        profile = getattr(proposer, "profile", None)
+        menu = {"menu_limit": profile.menu_limit} if profile is not None else {}
+        if getattr(proposer, "instant", False):
+            return cls(**menu)
         if getattr(proposer, "local", False):
-            return cls()
+            return cls.for_local_model(**menu)
         return cls(
             beam_width=2,
             branching=2,
             chain_depth=3,
             proposer_calls_per_iter=8,
             first_proposer_calls=8,
+            **menu,
+        )
+
+    @classmethod
+    def for_local_model(cls, **overrides: object) -> SearchConfig:
+        """The call budget of a model on this machine: its calls never overlap measurement, so
+        each one adds to the wall time. One call per iteration (two in the first) asking for
+        ``branching`` steps of one state, no chains of further calls; ``overrides`` on top (the
+        random control of a local model uses the same budget)."""
+        return cls(
+            **{
+                "beam_width": 2,
+                "branching": 3,
+                "chain_depth": 1,
+                "proposer_calls_per_iter": 1,
+                "first_proposer_calls": 2,
+                **overrides,
+            }
         )

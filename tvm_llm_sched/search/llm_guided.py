@@ -28,6 +28,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import math
+import threading
 from typing import Any
 
 from tvm.ir.utils import derived_object
@@ -61,6 +62,27 @@ def _resolve_proposer(proposer: Proposer | str | None) -> Proposer:
     return proposer
 
 
+class _ProposerUsers:
+    """The searches (one per task) tuning with a proposer the strategy made from a kind: each
+    joins in ``pre_tuning`` and leaves in ``post_tuning``; the last to leave closes it."""
+
+    def __init__(self, proposer: Proposer):
+        self.proposer = proposer
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def join(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._count -= 1
+            last = self._count == 0
+        if last:
+            self.proposer.close()
+
+
 @derived_object
 class LLMGuidedSearch(PySearchStrategy):
     """Proposer-guided beam search over MetaSchedule design spaces.
@@ -69,11 +91,14 @@ class LLMGuidedSearch(PySearchStrategy):
     ----------
     proposer : Proposer | str | None
         A proposer, a kind for :func:`tvm_llm_sched.proposers.create` (``"expert"``,
-        ``"openai"``), or ``None`` for the configured endpoint if ``TVM_LLM_SCHED_BASE_URL`` is set,
-        else the embedded expert policy.
+        ``"openai"``, ``"local"``, ``"random"``), or ``None`` for the configured endpoint if
+        ``TVM_LLM_SCHED_BASE_URL`` is set, else the embedded expert policy. A proposer made here
+        from a kind is closed when the last task's search finishes (a local model server stops
+        then); a proposer instance stays the caller's to close.
     config : SearchConfig | None
-        Budgets and mix; default :meth:`SearchConfig.for_proposer` (lean call budget for a
-        remote model, full for the local expert policy).
+        Budgets and mix; default :meth:`SearchConfig.for_proposer` (the full call budget for the
+        embedded policies, a lean one for a remote model, one call per iteration for a model on
+        this machine, which is never asked while candidates are measured).
     seed : int | None
         Seed for sampling; defaults to the tuning context's random state.
 
@@ -109,6 +134,8 @@ class LLMGuidedSearch(PySearchStrategy):
         preload_tensor_intrin()
         install_builder_fix()
         self._timeouts_reported = False
+        self._users: _ProposerUsers | None = None  # shared with clones when we made the proposer
+        self._using = False
         self.batch_sources: list[str] = []
         """Source (``proposer``, ``mutation``, ``sampling``) of each candidate of the last batch,
         in the order sent to the builder: benchmarks count what the proposer contributes."""
@@ -118,6 +145,10 @@ class LLMGuidedSearch(PySearchStrategy):
         self.context = context
         if self.proposer is None:
             self.proposer = _resolve_proposer(self._proposer_spec)
+            if not isinstance(self._proposer_spec, Proposer):
+                # made here from a kind: closed when the last search using it finishes (a
+                # local model server stops then), not by the template TVM clones per task
+                self._users = _ProposerUsers(self.proposer)
             self.config = self._config or SearchConfig.for_proposer(self.proposer)
 
     def pre_tuning(
@@ -131,6 +162,9 @@ class LLMGuidedSearch(PySearchStrategy):
         ctx = self.context
         if ctx is None:
             raise RuntimeError("LLMGuidedSearch was not initialized with a TuneContext")
+        if self._users is not None and not self._using:
+            self._using = True
+            self._users.join()
         self.max_trials = int(max_trials)
         self.num_trials_per_iter = int(num_trials_per_iter)
         self.database = database
@@ -180,6 +214,12 @@ class LLMGuidedSearch(PySearchStrategy):
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor, self._speculative = None, None
+        stats_of_calls = self.proposer_stats()
+        if stats_of_calls is not None:
+            logger.info("model proposer calls: %s", stats_of_calls)
+        if self._users is not None and self._using:
+            self._using = False
+            self._users.leave()
         if self.engine is not None:
             best = self.engine.history.best_latency_us
             stats = self.engine.stats
@@ -195,6 +235,13 @@ class LLMGuidedSearch(PySearchStrategy):
                 stats.state_collisions,
             )
         self._pending = []
+
+    def proposer_stats(self) -> dict[str, Any] | None:
+        """What the model proposer's calls gave so far (calls, tokens, parse and apply rates,
+        first-menu share; :class:`~tvm_llm_sched.proposers.llm.ModelCallStats`), or ``None``
+        for a proposer without model calls."""
+        read = getattr(self.proposer, "stats_json", None)
+        return read() if callable(read) else None
 
     def generate_measure_candidates(self) -> list[MeasureCandidate] | None:
         engine = self.engine
@@ -276,9 +323,11 @@ class LLMGuidedSearch(PySearchStrategy):
 
     def clone(self) -> LLMGuidedSearch:
         # The proposer is shared: expert policies are stateless and HTTP clients are thread-safe.
-        return LLMGuidedSearch(
+        twin = LLMGuidedSearch(
             self.proposer or self._proposer_spec, config=self._config, seed=self.seed
         )
+        twin._users = self._users
+        return twin
 
     # -- the iteration ---------------------------------------------------------------------------
     @property

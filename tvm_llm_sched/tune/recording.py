@@ -42,8 +42,11 @@ class RunManifest:
     target : dict
         The target, as :func:`~tvm_llm_sched.hardware.target_to_dict` gives it.
     proposer : str
-        ``"expert"`` (deterministic, nothing to record), ``"openai"`` (exchanges in ``chat/``)
-        or the name of a proposer instance, which a replay must be given again.
+        ``"expert"`` (deterministic, nothing to record), ``"openai"`` or ``"local"`` (exchanges
+        in ``chat/``) or the name of a proposer instance, which a replay must be given again.
+    proposer_local : bool
+        Whether the model ran on the recording machine (then the search took a local model's
+        call budget and never asked it while measuring); a replay takes the same path.
     """
 
     workload: str | None
@@ -53,6 +56,7 @@ class RunManifest:
     seed: int
     target: dict[str, Any]
     proposer: str
+    proposer_local: bool = False
 
     FILE_NAME = "run.json"
 

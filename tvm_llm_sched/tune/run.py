@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -163,21 +164,23 @@ def _recording_proposer(proposer: Any, strategy: str, root: Path) -> tuple[Any, 
         )
         return proposer, proposer.name
     kind = default_kind() if proposer is None else proposer
-    if kind == "openai":
-        return create("openai", record_to=root / CHAT_DIR), "openai"
+    if kind in ("openai", "local"):
+        return create(kind, record_to=root / CHAT_DIR), kind
     if kind in ("expert", "random"):
         return kind, kind  # deterministic: the same situations get the same steps
-    raise ValueError(f"cannot record proposer {proposer!r}; use 'openai', 'expert' or 'random'")
+    raise ValueError(
+        f"cannot record proposer {proposer!r}; use 'openai', 'local', 'expert' or 'random'"
+    )
 
 
 def _replay_proposer(proposer: Any, manifest: RunManifest, root: Path) -> Any:
     """The proposer of a replay: the recorded exchanges, the expert policy, or the caller's."""
     if proposer is not None or manifest.strategy != "llm":
         return proposer
-    if manifest.proposer == "openai":
+    if manifest.proposer in ("openai", "local"):
         from ..proposers import create
 
-        return create("replay", path=root / CHAT_DIR)
+        return create("replay", path=root / CHAT_DIR, local=manifest.proposer_local)
     if manifest.proposer in ("expert", "random"):
         return manifest.proposer
     raise ValueError(
@@ -275,6 +278,7 @@ def tune_workload(
     require_xgboost()
     preload_tensor_intrin()
     replay = None
+    owned = contextlib.ExitStack()
     if replay_from is not None:
         replay_from = Path(replay_from)
         manifest = RunManifest.load(replay_from)
@@ -296,7 +300,10 @@ def tune_workload(
         record_to = Path(record_to)
         if seed is None:  # a replay must take the same random path
             seed = random.SystemRandom().randint(1, 2**31 - 1)
+        given = proposer
         proposer, proposer_name = _recording_proposer(proposer, strategy, record_to)
+        if proposer is not given and hasattr(proposer, "close"):
+            owned.callback(proposer.close)  # made here: closed here (a model server stops)
         RunManifest(
             workload=spec,
             strategy=strategy,
@@ -305,6 +312,7 @@ def tune_workload(
             seed=seed,
             target=target_to_dict(target),
             proposer=proposer_name,
+            proposer_local=bool(getattr(proposer, "local", False)),
         ).save(record_to)
         recorder = recording_measurer(builder, runner, MeasurementStore(record_to))
         builder, runner = recorder.builder, recorder.runner
@@ -317,7 +325,10 @@ def tune_workload(
         raise ValueError(f"a replay needs a work dir without records; {work_dir} has some")
     repair_work_dir(work_dir)  # a torn last line would make TVM refuse the whole work dir
     start = time.perf_counter()
-    with tqdm.tqdm(total=trials, unit="trial", desc=workload.name, disable=not progress) as bar:
+    with (
+        owned,
+        tqdm.tqdm(total=trials, unit="trial", desc=workload.name, disable=not progress) as bar,
+    ):
         database = run_tune_tir(
             workload.mod,
             target,
