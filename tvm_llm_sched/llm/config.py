@@ -24,6 +24,20 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
 
+def parse_flag(text: str) -> bool:
+    """An environment flag: ``1/true/yes/on`` or ``0/false/no/off`` (any case; blank is off).
+
+    Raises
+    ------
+    ValueError
+        Anything else.
+    """
+    lowered = text.strip().lower()
+    if lowered not in _TRUE | _FALSE:
+        raise ValueError(f"expected 0/1/true/false, got {text!r}")
+    return lowered in _TRUE
+
+
 def _require_positive(owner: str, **values: float | None) -> None:
     for name, value in values.items():
         if value is not None and not (isinstance(value, int | float) and value > 0):
@@ -127,14 +141,16 @@ class EndpointConfig:
         model = env.get(ENV_MODEL, "").strip()
         if not model:
             raise ProposerError(f"{ENV_BASE_URL} is set but {ENV_MODEL} is not")
-        json_mode = env.get(ENV_JSON_MODE, "").strip().lower()
-        if json_mode not in _TRUE | _FALSE:
-            raise ProposerError(f"{ENV_JSON_MODE} must be 0/1/true/false, got {json_mode!r}")
+        raw_json_mode = env.get(ENV_JSON_MODE, "")
+        try:
+            json_mode = parse_flag(raw_json_mode)
+        except ValueError:
+            raise ProposerError(
+                f"{ENV_JSON_MODE} must be 0/1/true/false, got {raw_json_mode.strip().lower()!r}"
+            ) from None
         api_key = env.get(ENV_API_KEY) or env.get(ENV_API_KEY_FALLBACK) or None
         try:
-            return cls(
-                base_url=base_url, model=model, api_key=api_key, json_mode=json_mode in _TRUE
-            )
+            return cls(base_url=base_url, model=model, api_key=api_key, json_mode=json_mode)
         except ValueError as exc:
             raise ProposerError(f"invalid endpoint in the environment: {exc}") from exc
 

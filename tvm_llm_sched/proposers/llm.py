@@ -7,17 +7,19 @@ retries (or a used-up budget) becomes :attr:`Proposal.error`. Nothing raises out
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ProposerError, ReplyParseError, StepError
 from ..llm import ChatBackend, ChatReply
+from ..llm.config import parse_flag
 from ..steps.step import Step
 from .base import Proposal, Proposer, RankedStep, Rejection, Situation, Validator
 from .prompts import PROMPT_PROFILES, build_messages, repair_message
@@ -30,19 +32,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger("tvm_llm_sched.proposers")
 
 
-def _flag(text: str) -> bool:
-    lowered = text.lower()
-    if lowered not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
-        raise ValueError("expected 0/1/true/false")
-    return lowered in ("1", "true", "yes", "on")
-
-
 _ENV_FIELDS = {
     "max_tokens": int,
     "temperature": float,
     "profile": str,
-    "constrained": _flag,
-    "mutator_advice": _flag,
+    "constrained": parse_flag,
+    "mutator_advice": parse_flag,
 }
 _ECHO_CHARS = 4000  # a repair turn echoes at most this much of the model's bad reply
 _JSON_MODE = {"type": "json_object"}
@@ -357,17 +352,13 @@ class LLMProposer(Proposer):
         situation: Situation,
     ) -> _Turn:
         """One model call: the reply parsed and each step validated; raises ProposerError."""
-        start = time.perf_counter()
-        try:
+        with self._timed():
             reply = self.backend.complete(
                 messages,
                 max_tokens=self.config.max_tokens,
                 temperature=self.config.temperature,
                 response_format=response_format,
             )
-        finally:  # a failed call (retries, timeouts) costs time too
-            with self._stats_lock:
-                self.stats.seconds += time.perf_counter() - start
         unparsable = None
         try:
             parsed = parse_reply(reply.text, finish_reason=reply.finish_reason)
@@ -438,6 +429,16 @@ class LLMProposer(Proposer):
         logger.info("model %s could not propose: %s", self.backend.model, reason)
         return Proposal(rejections=tuple(rejections), usage_tokens=tokens, error=reason)
 
+    @contextlib.contextmanager
+    def _timed(self) -> Iterator[None]:
+        """Add the wall time of the block to :attr:`stats` (a failed call costs time too)."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            with self._stats_lock:
+                self.stats.seconds += time.perf_counter() - start
+
     def stats_json(self) -> dict[str, Any]:
         """:attr:`stats` as JSON, read consistently while other threads call the model."""
         with self._stats_lock:
@@ -486,21 +487,18 @@ class LLMProposer(Proposer):
         }
         with self._stats_lock:
             self.stats.mutator_calls += 1
-        start = time.perf_counter()
         try:
-            reply = self.backend.complete(
-                messages,
-                max_tokens=32 + 16 * len(names),
-                temperature=self.config.temperature,
-                response_format=schema_response_format(schema),
-            )
+            with self._timed():
+                reply = self.backend.complete(
+                    messages,
+                    max_tokens=32 + 16 * len(names),
+                    temperature=self.config.temperature,
+                    response_format=schema_response_format(schema),
+                )
             weights = json.loads(reply.text.strip())
         except Exception as exc:  # any failure: the search's own rule decides
             logger.info("no mutator weights from %s: %s", self.backend.model, exc)
             return None
-        finally:
-            with self._stats_lock:
-                self.stats.seconds += time.perf_counter() - start
         if not isinstance(weights, dict) or set(weights) != set(names):
             logger.info("unusable mutator weights from %s: %r", self.backend.model, reply.text)
             return None
