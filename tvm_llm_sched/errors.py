@@ -19,6 +19,7 @@ Every error this package raises on purpose derives from :class:`TvmLlmSchedError
     │   └── IllegalStepError               illegal parameters, or the schedule refused it
     ├── DependencyError(ImportError)       an optional dependency the call needs is missing
     ├── VerificationError                  a built schedule disagrees with the reference
+    ├── ModelError(ValueError)             a model file / Relax module that cannot be tuned as is
     └── DatasetError                       a tuning database or dataset file is unusable
         └── DatabaseRecordError            one broken line / record (``path``, ``line``)
 
@@ -120,6 +121,11 @@ class DependencyError(TvmLlmSchedError, ImportError):
 
 class VerificationError(TvmLlmSchedError):
     """A built schedule disagrees numerically with the unscheduled reference."""
+
+
+class ModelError(TvmLlmSchedError, ValueError):
+    """A model to tune end to end does not load or import, or cannot be tuned as it is (no tunable
+    task, a dynamic shape)."""
 
 
 class DatasetError(TvmLlmSchedError):

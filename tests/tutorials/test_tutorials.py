@@ -18,6 +18,7 @@ pytestmark = pytest.mark.tuning
         ("01_tune_with_metaschedule.py", [], "GFLOP/s"),
         ("02_llm_guided_search.py", ["GMM:0", "8"], "verified: True"),
         ("03_model_endpoint.py", [], "0 missed, identical records: True"),
+        ("04_relax_model.py", ["1"], "outputs match: True"),
     ],
 )
 def test_tutorial_runs(script, argv, expected, capsys, monkeypatch):

@@ -7,9 +7,11 @@ from . import (
     dataset,  # noqa: F401
     info,  # noqa: F401
     ir,  # noqa: F401
+    run_script,  # noqa: F401
     serve_model,  # noqa: F401
     serve_policy,  # noqa: F401
     tune,  # noqa: F401
+    tune_model,  # noqa: F401
 )
 from .app import app
 

@@ -89,9 +89,16 @@ class StrategySpec:
                     f"unknown strategy {self.spec!r}: use one of {', '.join(STRATEGY_NAMES)} "
                     "or 'module:callable'"
                 )
-            from tvm.s_tir.meta_schedule.search_strategy import SearchStrategy
+            from tvm.s_tir.meta_schedule import search_strategy as tvm_strategies
 
-            return lambda: SearchStrategy.create(self.spec)
+            # The classes, not SearchStrategy.create: tvm_llm_sched.relax.use_strategy switches
+            # that factory's "evolutionary", and a baseline asked for by name must stay TVM's.
+            kinds = {
+                "evolutionary": tvm_strategies.EvolutionarySearch,
+                "replay-trace": tvm_strategies.ReplayTrace,
+                "replay-func": tvm_strategies.ReplayFunc,
+            }
+            return kinds[self.spec]
         module_name, _, attr = self.spec.partition(":")
         try:
             target: Any = importlib.import_module(module_name)
