@@ -142,6 +142,15 @@ def test_pytorch_encoder_layer_loads_from_pt2_with_pytorch_as_reference(tmp_path
     assert examples.torch_encoder_layer(d_model=32, heads=2, seq=8).mod is not None
 
 
+def test_an_operator_the_importer_lacks_fails_clearly(torch):
+    class Histogram(torch.nn.Module):
+        def forward(self, x):
+            return torch.histc(x, bins=4)
+
+    with pytest.raises(ModelError, match="importer cannot import 'histc'.*histc"):
+        from_torch(Histogram(), (torch.randn(16),), name="histc")
+
+
 @pytest.mark.tuning
 def test_pytorch_model_tuned_end_to_end_matches_pytorch(tmp_path, torch):
     net = torch.nn.Sequential(torch.nn.Linear(32, 64), torch.nn.ReLU(), torch.nn.Linear(64, 16))

@@ -8,7 +8,7 @@ import logging
 import math
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -140,39 +140,63 @@ def _strategy_object(strategy: Any, proposer: Any, seed: int | None) -> tuple[An
     return strategy, type(strategy).__name__
 
 
-def _run(executable: Any, inputs: Sequence[np.ndarray]) -> tuple[Any, list[np.ndarray]]:
-    import tvm
+@dataclasses.dataclass
+class LoadedBuild:
+    """A compiled model in a Relax VM with its inputs on the device: run it, time it."""
+
+    vm: Any
+    args: list[Any]
+
+    @classmethod
+    def load(cls, executable: Any, inputs: Sequence[np.ndarray]) -> LoadedBuild:
+        """``executable`` (from ``tvm.compile``) on the CPU with ``inputs``."""
+        import tvm
+        from tvm import relax
+
+        device = tvm.cpu()
+        return cls(
+            relax.VirtualMachine(executable, device), [tvm.runtime.tensor(a) for a in inputs]
+        )
+
+    def outputs(self) -> list[np.ndarray]:
+        """``main``'s outputs, flattened."""
+        return _arrays(self.vm["main"](*self.args))
+
+    def latency_ms(self, repeat: int = 20) -> float:
+        """Median of ``repeat`` timed runs of ``main`` (each at least 50 ms of repetitions)."""
+        import tvm
+
+        timer = self.vm.time_evaluator("main", tvm.cpu(), number=1, repeat=repeat, min_repeat_ms=50)
+        return timer(*self.args).median * 1e3
+
+
+def apply_records(prepared: Any, work_dir: str | Path, target: Any) -> Any:
+    """A module from :func:`~tvm_llm_sched.relax.pipeline.prepare_for_tuning` with the work dir's
+    best records applied (``MetaScheduleApplyDatabase``); functions without a record stay as
+    they are."""
     from tvm import relax
 
-    device = tvm.cpu()
-    vm = relax.VirtualMachine(executable, device)
-    args = [tvm.runtime.tensor(a, device) for a in inputs]
-    out = vm["main"](*args)
-    return (vm, args), _arrays(out)
+    with target:
+        return relax.transform.MetaScheduleApplyDatabase(str(work_dir))(prepared)
+
+
+def reference_latency_ms(model: Model, repeat: int = 20) -> float | None:
+    """Median wall time of the source framework's eager run (None without a reference)."""
+    if model.reference is None:
+        return None
+    model.reference(model.inputs)  # warm-up
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        model.reference(model.inputs)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
 
 
 def _arrays(out: Any) -> list[np.ndarray]:
     if hasattr(out, "numpy"):
         return [out.numpy()]
     return [a for item in out for a in _arrays(item)]
-
-
-def _vm_ms(vm_and_args: tuple[Any, list[Any]], repeat: int) -> float:
-    import tvm
-
-    vm, args = vm_and_args
-    timer = vm.time_evaluator("main", tvm.cpu(), number=1, repeat=repeat, min_repeat_ms=50)
-    return timer(*args).median * 1e3
-
-
-def _median_ms(run: Callable[[], Any], repeat: int) -> float:
-    run()  # warm-up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
 
 
 def _max_error(got: list[np.ndarray], want: list[np.ndarray], what: str) -> float:
@@ -268,7 +292,6 @@ def tune_model(
         The tuned build's outputs disagree with the untuned build or the source framework.
     """
     import tvm
-    from tvm import relax
     from tvm.s_tir import meta_schedule as ms
 
     from ..tune.driver import default_callbacks, quiet_console
@@ -303,8 +326,7 @@ def tune_model(
             bars.close()
     tune_s = time.perf_counter() - start
 
-    with target:
-        applied = relax.transform.MetaScheduleApplyDatabase(str(work_dir))(prepared)
+    applied = apply_records(prepared, work_dir, target)
     scheduled = {
         gv.name_hint
         for gv, func in applied.functions_items()
@@ -315,13 +337,13 @@ def tune_model(
         if not task.scheduled:
             logger.warning("task %s has no tuning record: it keeps the default schedule", task.name)
 
-    tuned_vm, tuned_out = _run(tvm.compile(applied, target), model.inputs)
-    untuned_vm, untuned_out = _run(tvm.compile(model.mod, target), model.inputs)
-    error_untuned = _max_error(tuned_out, untuned_out, "the untuned build")
-    error_reference = reference_ms = None
+    tuned = LoadedBuild.load(tvm.compile(applied, target), model.inputs)
+    untuned = LoadedBuild.load(tvm.compile(model.mod, target), model.inputs)
+    tuned_out = tuned.outputs()
+    error_untuned = _max_error(tuned_out, untuned.outputs(), "the untuned build")
+    error_reference = None
     if model.reference is not None:
         error_reference = _max_error(tuned_out, model.reference(model.inputs), model.source)
-        reference_ms = _median_ms(lambda: model.reference(model.inputs), repeat)
     return ModelTuneResult(
         model=model.name,
         strategy=label,
@@ -330,9 +352,9 @@ def tune_model(
         trials_per_task=trials_per_task,
         tasks=results,
         tune_s=tune_s,
-        tuned_ms=_vm_ms(tuned_vm, repeat),
-        untuned_ms=_vm_ms(untuned_vm, repeat),
-        reference_ms=reference_ms,
+        tuned_ms=tuned.latency_ms(repeat),
+        untuned_ms=untuned.latency_ms(repeat),
+        reference_ms=reference_latency_ms(model, repeat),
         max_error_vs_untuned=error_untuned,
         max_error_vs_reference=error_reference,
     )
