@@ -19,6 +19,7 @@ from tvm.s_tir.meta_schedule.measure_callback import PyMeasureCallback
 from ..database.repair import repair_work_dir
 from ..errors import ModelError, VerificationError
 from ..measure.latency import latency_us
+from ..tune.progress import advance_bar
 from .models import Model
 from .pipeline import prepare_for_tuning, resolve_target
 
@@ -117,14 +118,7 @@ class TaskProgress(PyMeasureCallback):
         builder_results: list[Any],
         runner_results: list[Any],
     ) -> None:
-        for result in runner_results:
-            latency = latency_us(result)
-            if latency is not None:
-                self.best[task_id] = min(self.best[task_id], latency)
-        bar = self.bars[task_id]
-        bar.update(len(runner_results))
-        if math.isfinite(self.best[task_id]):
-            bar.set_postfix_str(f"best={self.best[task_id]:.1f}us")
+        self.best[task_id] = advance_bar(self.bars[task_id], self.best[task_id], runner_results)
 
     def close(self) -> None:
         """Close every bar."""

@@ -33,10 +33,16 @@ class ProgressCallback(PyMeasureCallback):
         builder_results: list[Any],
         runner_results: list[Any],
     ) -> None:
-        for result in runner_results:
-            latency = latency_us(result)
-            if latency is not None:
-                self.best_us = min(self.best_us, latency)
-        self.bar.update(len(runner_results))
-        if math.isfinite(self.best_us):
-            self.bar.set_postfix_str(f"best={self.best_us:.1f}us")
+        self.best_us = advance_bar(self.bar, self.best_us, runner_results)
+
+
+def advance_bar(bar: Any, best_us: float, runner_results: list[Any]) -> float:
+    """Advance ``bar`` by a measured batch, show the best latency; returns the new best (us)."""
+    for result in runner_results:
+        latency = latency_us(result)
+        if latency is not None:
+            best_us = min(best_us, latency)
+    bar.update(len(runner_results))
+    if math.isfinite(best_us):
+        bar.set_postfix_str(f"best={best_us:.1f}us")
+    return best_us
