@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .models import Model, _torch, example_inputs, from_torch
+from .models import Model, example_inputs, from_torch, require_torch
 
 
 def _from_nn(module: Any, inputs: dict[str, tuple[tuple[int, ...], str]], name: str, seed: int):
@@ -86,7 +86,7 @@ def decoder_block(
 
 def torch_encoder_layer(d_model: int = 256, heads: int = 4, seq: int = 64, seed: int = 0) -> Model:
     """``torch.nn.TransformerEncoderLayer`` (feed-forward 4x ``d_model``, batch 1), exported."""
-    torch = _torch()
+    torch = require_torch()
     torch.manual_seed(seed)
     layer = torch.nn.TransformerEncoderLayer(
         d_model, heads, dim_feedforward=4 * d_model, dropout=0.0, batch_first=True
@@ -97,8 +97,8 @@ def torch_encoder_layer(d_model: int = 256, heads: int = 4, seq: int = 64, seed:
 
 def torch_resnet_blocks(channels: int = 32, size: int = 32, blocks: int = 2, seed: int = 0):
     """A stem convolution and ``blocks`` ResNet basic blocks (conv-BN-ReLU-conv-BN, residual),
-    then global pooling and a linear head; batch 1, BN folded by export in eval mode."""
-    torch = _torch()
+    then global pooling and a linear head; batch 1, BatchNorm in eval mode."""
+    torch = require_torch()
     nn = torch.nn
     torch.manual_seed(seed)
 

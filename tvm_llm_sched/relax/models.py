@@ -82,7 +82,7 @@ def example_inputs(mod: Any, *, seed: int = 0, func: str = "main") -> list[np.nd
 
 def from_torch(module: Any, args: Sequence[Any], *, name: str = "model") -> Model:
     """Export a ``torch.nn.Module`` with ``args`` and import it (see :func:`from_exported`)."""
-    torch = _torch()
+    torch = require_torch()
     module = module.eval()
     # No fused fast path (aten._transformer_encoder_layer_fwd), which TVM's importer lacks.
     fastpath = torch.backends.mha.get_fastpath_enabled()
@@ -103,7 +103,7 @@ def from_exported(exported: Any, *, name: str = "model", seed: int = 0) -> Model
     ModelError
         The importer does not support an operator of the program, or an input is dynamic.
     """
-    torch = _torch()
+    torch = require_torch()
     from tvm.relax.frontend.torch import from_exported_program
 
     try:
@@ -134,7 +134,7 @@ def load_model(path: str | Path, *, seed: int = 0) -> Model:
     if not path.is_file():
         raise ModelError(f"no model file at {path}")
     if path.suffix == ".pt2":
-        torch = _torch()
+        torch = require_torch()
         try:
             exported = torch.export.load(str(path))
         except Exception as exc:  # torch raises many kinds for a bad archive
@@ -152,7 +152,8 @@ def load_model(path: str | Path, *, seed: int = 0) -> Model:
     return Model(name=path.stem, mod=mod, inputs=example_inputs(mod, seed=seed), source="tvmscript")
 
 
-def _torch() -> Any:
+def require_torch() -> Any:
+    """The ``torch`` module, or a :class:`DependencyError` naming the install command."""
     try:
         import torch
     except ImportError:

@@ -201,20 +201,16 @@ def _max_error(got: list[np.ndarray], want: list[np.ndarray], what: str) -> floa
         )
     worst = 0.0
     for g, w in zip(got, want, strict=True):
+        error = float(np.max(np.abs(g.astype(np.float64) - w))) if g.size else 0.0
         if not np.allclose(g, w, rtol=RTOL, atol=ATOL):
             raise VerificationError(
-                f"the tuned model disagrees with {what}: max abs error "
-                f"{float(np.max(np.abs(g.astype(np.float64) - w))):.3g}"
+                f"the tuned model disagrees with {what}: max abs error {error:.3g}"
             )
-        if g.size:
-            worst = max(worst, float(np.max(np.abs(g.astype(np.float64) - w))))
+        worst = max(worst, error)
     return worst
 
 
-def _task_results(tasks: Sequence[Any], work_dir: Path, scheduled: set[str]) -> list[TaskResult]:
-    from tvm.s_tir import meta_schedule as ms
-
-    database = ms.database.JSONDatabase(work_dir=str(work_dir))
+def _task_results(tasks: Sequence[Any], database: Any, scheduled: set[str]) -> list[TaskResult]:
     every = max(len(database.get_all_tuning_records()), 1)
     results = []
     for task in tasks:
@@ -222,13 +218,12 @@ def _task_results(tasks: Sequence[Any], work_dir: Path, scheduled: set[str]) -> 
         records = []
         if database.has_workload(mod):
             records = database.get_top_k(database.commit_workload(mod), every)
-        best = [latency_us(r) for r in records[:1]]
         results.append(
             TaskResult(
                 name=task.task_name,
                 weight=int(task.weight),
                 trials=len(records),
-                best_us=best[0] if best and best[0] is not None else None,
+                best_us=latency_us(records[0]) if records else None,
                 scheduled=task.task_name in scheduled,
             )
         )
@@ -303,7 +298,7 @@ def tune_model(
     start = time.perf_counter()
     try:
         with quiet_console(progress if quiet is None else quiet):
-            ms.relax_integration.tune_relax(
+            database = ms.relax_integration.tune_relax(
                 prepared,
                 params={},
                 target=target,
@@ -326,7 +321,7 @@ def tune_model(
         for gv, func in applied.functions_items()
         if isinstance(func, tvm.tirx.PrimFunc) and func.attrs and "tirx.is_scheduled" in func.attrs
     }
-    results = _task_results(tasks, work_dir, scheduled)
+    results = _task_results(tasks, database, scheduled)
     for task in results:
         if not task.scheduled:
             logger.warning("task %s has no tuning record: it keeps the default schedule", task.name)
