@@ -20,6 +20,7 @@ Every error this package raises on purpose derives from :class:`TvmLlmSchedError
     ├── DependencyError(ImportError)       an optional dependency the call needs is missing
     ├── VerificationError                  a built schedule disagrees with the reference
     ├── ModelError(ValueError)             a model file / Relax module that cannot be tuned as is
+    ├── TrainingError                      a fine-tune that cannot start (base model, memory)
     └── DatasetError                       a tuning database or dataset file is unusable
         └── DatabaseRecordError            one broken line / record (``path``, ``line``)
 
@@ -126,6 +127,11 @@ class VerificationError(TvmLlmSchedError):
 class ModelError(TvmLlmSchedError, ValueError):
     """A model to tune end to end does not load or import, or cannot be tuned as it is (no tunable
     task, a dynamic shape)."""
+
+
+class TrainingError(TvmLlmSchedError):
+    """A fine-tune cannot start or finish: the base model does not load or is not supported, the
+    machine lacks the memory, or a fine-tuned model cannot be exported."""
 
 
 class DatasetError(TvmLlmSchedError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import (
     bench,  # noqa: F401
     dataset,  # noqa: F401
+    finetune,  # noqa: F401
     info,  # noqa: F401
     ir,  # noqa: F401
     run_script,  # noqa: F401

@@ -13,7 +13,9 @@ from .app import app
 @app.command("serve-model")
 def serve_model(
     gguf: Path = typer.Option(
-        None, "--gguf", help="A GGUF file; default: the bundled SmolLM2-135M-Instruct."
+        None,
+        "--gguf",
+        help="A GGUF file or a fine-tuned model dir; default: the bundled SmolLM2-135M-Instruct.",
     ),
     port: int = typer.Option(8080, "--port", min=0, help="Port on 127.0.0.1 (0: a free one)."),
     threads: int = typer.Option(0, "--threads", min=0, help="CPU threads (0: physical cores)."),

@@ -42,7 +42,9 @@ def tune(
     ),
     max_tokens: int = typer.Option(None, "--max-tokens", min=1, help="Reply token cap."),
     temperature: float = typer.Option(None, "--temperature", min=0.0, help="Model sampling."),
-    gguf: Path = typer.Option(None, "--gguf", help="--proposer local: the GGUF file to serve."),
+    gguf: Path = typer.Option(
+        None, "--gguf", help="--proposer local: the GGUF file (or fine-tuned model dir) to serve."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     record: Path = typer.Option(
         None, "--record", help="Record settings, measurements and model replies in this directory."

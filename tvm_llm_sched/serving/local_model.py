@@ -62,6 +62,16 @@ def bundled_gguf() -> Path:
     return found[0]
 
 
+FINETUNED_GGUF = "model.gguf"
+"""The GGUF file of a fine-tuned model directory (``tvm-llm-sched finetune --out DIR``)."""
+
+
+def _model_file(gguf: str) -> Path:
+    """A GGUF file, or the one inside a fine-tuned model directory."""
+    path = Path(gguf)
+    return path / FINETUNED_GGUF if path.is_dir() else path
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -119,14 +129,16 @@ class LocalModelServer:
 
     def __init__(self, settings: LocalModelSettings | None = None):
         self.settings = settings or LocalModelSettings()
-        self.path = Path(self.settings.gguf) if self.settings.gguf else None
+        self.path = _model_file(self.settings.gguf) if self.settings.gguf else None
         self._server: Any = None
         self.port = 0
 
     @property
     def model(self) -> str:
-        """The model name the server answers to (the GGUF file's stem)."""
-        return (self.path or Path("model.gguf")).stem
+        """The model name the server answers to (the GGUF file's stem; a fine-tuned model
+        directory's name)."""
+        path = self.path or Path("model.gguf")
+        return path.parent.name if path.name == FINETUNED_GGUF else path.stem
 
     @property
     def base_url(self) -> str:

@@ -1,0 +1,49 @@
+"""Reading a dataset for fine-tuning: the prompt profile must be the serving one, bad lines skip."""
+
+from __future__ import annotations
+
+import pytest
+
+from tvm_llm_sched.errors import DatasetError
+from tvm_llm_sched.training import load_chat_dataset
+
+
+def test_chat_examples_become_prompt_completion_pairs(tmp_path, make_dataset):
+    data = load_chat_dataset(make_dataset(tmp_path / "d", train=6, validation=2))
+    assert len(data.train) == 6 and len(data.validation) == 2 and data.skipped == 0
+    first = data.train[0]
+    assert [m["role"] for m in first["prompt"]] == ["system", "user"]
+    assert [m["role"] for m in first["completion"]] == ["assistant"]
+    assert data.profile.name == "compact"
+
+
+def test_a_dataset_of_another_prompt_profile_is_refused_before_any_work(tmp_path, make_dataset):
+    full = {"name": "full", "menu_limit": 30, "reply": "tagged"}
+    directory = make_dataset(tmp_path / "d", profile=full)
+    with pytest.raises(DatasetError, match="--profile compact") as err:
+        load_chat_dataset(directory)
+    assert "'name': 'full'" in str(err.value)
+    assert len(load_chat_dataset(directory, profile="full").train) == 6  # served with full: fine
+
+
+def test_a_tiny_dataset_and_a_directory_without_a_card_are_clear_errors(tmp_path, make_dataset):
+    with pytest.raises(DatasetError, match="needs at least 4"):
+        load_chat_dataset(make_dataset(tmp_path / "tiny", train=2))
+    with pytest.raises(DatasetError, match="not a dataset"):
+        load_chat_dataset(tmp_path)
+
+
+def test_torn_and_malformed_lines_are_skipped_and_counted(tmp_path, make_dataset):
+    directory = make_dataset(tmp_path / "d", train=5)
+    with (directory / "chat_train.jsonl").open("a") as f:
+        f.write('{"messages": [{"role": "user", "content": "no system"}]}\n{"messages": [{"ro')
+    data = load_chat_dataset(directory)
+    assert len(data.train) == 5 and data.skipped == 2
+
+
+def test_max_samples_draws_a_seeded_subset(tmp_path, make_dataset):
+    directory = make_dataset(tmp_path / "d", train=10)
+    one = load_chat_dataset(directory, max_samples=4, seed=1).train
+    again = load_chat_dataset(directory, max_samples=4, seed=1).train
+    other = load_chat_dataset(directory, max_samples=4, seed=2).train
+    assert len(one) == 4 and one == again and one != other
