@@ -23,8 +23,9 @@ from tvm_llm_sched.dataset.edits import decision_edits
 from tvm_llm_sched.dataset.formats import chat_line
 from tvm_llm_sched.llm import RecordingStore
 from tvm_llm_sched.proposers.base import Situation
-from tvm_llm_sched.proposers.prompts import system_prompt
+from tvm_llm_sched.proposers.prompts import PROMPT_PROFILES, system_prompt
 from tvm_llm_sched.proposers.reply import parse_reply
+from tvm_llm_sched.proposers.schema import THINK_CHARS
 from tvm_llm_sched.testing import policy_endpoint
 from tvm_llm_sched.tune import tune_workload
 
@@ -147,6 +148,29 @@ def test_chat_user_turn_is_a_message_the_strategy_sent(runs, dataset):
         reply = parse_reply(assistant["content"])
         assert len(reply.steps) == 1 and not reply.rejections
         assert "Measured:" in reply.reasoning
+
+
+def test_a_compact_dataset_asks_and_answers_as_a_constrained_small_model_does(runs, tmp_path):
+    # Train/serve parity for the local model: its prompt (short system prompt, no
+    # machine-readable copy) and the constrained reply shape (bare menu steps, a short think).
+    compact = PROMPT_PROFILES["compact"]
+    config = DatasetConfig(min_speedup=1.0, kind_ratio=1000, formats=("chat",), profile=compact)
+    build_dataset([runs / "llm", runs / "es"], tmp_path / "d", config)
+    chat = _lines(tmp_path / "d" / "chat_train.jsonl")
+    chat += _lines(tmp_path / "d" / "chat_validation.jsonl")
+    assert chat
+    for line in chat:
+        system, user, assistant = line["messages"]
+        assert system["content"] == system_prompt(json_mode=True, compact=True)
+        assert "Machine-readable copy" not in user["content"]
+        reply = json.loads(assistant["content"])
+        assert set(reply) == {"think", "steps"} and len(reply["think"]) <= THINK_CHARS
+        assert [type(s) for s in reply["steps"]] == [str]
+        menu = user["content"].split("```menu\n")[1].split("```")[0].splitlines()
+        assert reply["steps"][0] in menu  # a step a constrained model can name
+        assert len(menu) <= compact.menu_limit
+    card = json.loads((tmp_path / "d" / "card.json").read_text())
+    assert card["prompt_profile"] == {**card["prompt_profile"], "name": "compact", "reply": "json"}
 
 
 def test_formats_and_card(dataset):

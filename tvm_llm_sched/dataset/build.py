@@ -487,21 +487,39 @@ def _state_lines(
             state, latency_us=best.before.latency_us, history=history
         )
         k = 1
-    names, split, json_mode = state.names, best.split, config.profile.json_mode
+    if config.profile.menu_limit and situation.menu:
+        situation = _target_on_menu(situation, best, config)
+    names, split, profile = state.names, best.split, config.profile
     out: list[tuple[str, str, dict[str, Any]]] = []
     if "chat" in config.formats:
-        out.append(
-            ("chat", split, chat_line(best, situation, k=k, names=names, json_mode=json_mode))
-        )
+        out.append(("chat", split, chat_line(best, situation, k=k, names=names, profile=profile)))
     if "steptp" in config.formats:
         out.append(("steptp", split, steptp_line(best, situation, _inputs(task.mod), names)))
     if "pairs" in config.formats:
         for other in siblings:
             slower = other.speedup is not None and other.speedup * config.min_speedup <= 1
             if other is not best and (slower or other.after.latency_us is None):
-                line = pair_line(best, other, situation, k=k, names=names, json_mode=json_mode)
+                line = pair_line(best, other, situation, k=k, names=names, profile=profile)
                 out.append(("pairs", split, line))
     return out
+
+
+def _target_on_menu(situation: Any, best: Sample, config: DatasetConfig) -> Any:
+    """``situation`` with ``best``'s step on its menu.
+
+    A model served with a menu profile and constrained decoding can only name menu steps, and
+    the menu shows the first ``menu_limit`` of the legal steps: an example whose step is not
+    among them teaches a choice the model can never make. The step takes a seeded position (a
+    fixed slot would teach the slot), the menu keeps its size.
+    """
+    target = parse_step(best.steps[0])
+    menu = list(situation.menu)
+    if target.to_text() in {step.to_text() for step in menu}:
+        return situation
+    rng = random.Random(f"{config.seed}:{best.before.record}:{best.steps[0]}")
+    menu = menu[: config.profile.menu_limit - 1]
+    menu.insert(rng.randrange(len(menu) + 1), target)
+    return dataclasses.replace(situation, menu=tuple(menu))
 
 
 @dataclasses.dataclass(frozen=True)

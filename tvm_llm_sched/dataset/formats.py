@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from ..proposers.base import Proposal, RankedStep, Situation
-from ..proposers.prompts import build_messages, format_reply
+from ..proposers.prompts import PROMPT_PROFILES, PromptProfile, build_messages, format_reply
 from ..steps import parse_step
 from .reasoning import explain_step, reasoning
 from .sample import Sample
@@ -57,24 +57,32 @@ def _think(sample: Sample, situation: Situation, names: Any) -> str:
     )
 
 
-def _reply(sample: Sample, situation: Situation, names: Any, *, json_mode: bool) -> str:
+def _reply(sample: Sample, situation: Situation, names: Any, *, profile: PromptProfile) -> str:
     step = parse_step(sample.steps[0])
-    think = _think(sample, situation, names)
     rationale = explain_step(step, situation.facts, names)
+    # A compact reply has room for the step's own rationale, not the evidence paragraph.
+    think = "" if profile.compact else _think(sample, situation, names)
     proposal = Proposal(steps=(RankedStep(step=step, rationale=rationale),), reasoning=think)
-    return format_reply(proposal, json_mode=json_mode)
+    return format_reply(proposal, json_mode=profile.json_mode, compact=profile.compact)
 
 
-def _prompt(situation: Situation, k: int, json_mode: bool) -> list[dict[str, str]]:
-    return build_messages(situation, k=k, json_mode=json_mode)
+def _prompt(situation: Situation, k: int, profile: PromptProfile) -> list[dict[str, str]]:
+    return build_messages(situation, k=k, profile=profile)
 
 
 def chat_line(
-    sample: Sample, situation: Situation, *, k: int, names: Any = None, json_mode: bool = False
+    sample: Sample,
+    situation: Situation,
+    *,
+    k: int,
+    names: Any = None,
+    profile: PromptProfile = PROMPT_PROFILES["full"],
 ) -> dict[str, Any]:
-    """One ``chat`` example: the proposer's prompt for the before state, the sample's step."""
-    messages = _prompt(situation, k, json_mode)
-    reply = _reply(sample, situation, names, json_mode=json_mode)
+    """One ``chat`` example: the proposer's prompt for the before state under ``profile`` (what
+    the search sends a model served with it), and the sample's step in that profile's reply
+    format."""
+    messages = _prompt(situation, k, profile)
+    reply = _reply(sample, situation, names, profile=profile)
     return {"messages": [*messages, {"role": "assistant", "content": reply}]}
 
 
@@ -85,17 +93,15 @@ def pair_line(
     *,
     k: int,
     names: Any = None,
-    json_mode: bool = False,
+    profile: PromptProfile = PROMPT_PROFILES["full"],
 ) -> dict[str, Any]:
     """One preference pair from one state: the faster step chosen over a slower or failing one."""
 
     def turn(sample: Sample) -> list[dict[str, str]]:
-        return [
-            {"role": "assistant", "content": _reply(sample, situation, names, json_mode=json_mode)}
-        ]
+        return [{"role": "assistant", "content": _reply(sample, situation, names, profile=profile)}]
 
     return {
-        "prompt": _prompt(situation, k, json_mode),
+        "prompt": _prompt(situation, k, profile),
         "chosen": turn(chosen),
         "rejected": turn(rejected),
     }

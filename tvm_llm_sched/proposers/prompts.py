@@ -349,7 +349,7 @@ def _decode(text: str, block: re.Match[str]) -> PromptRequest:
     return PromptRequest(situation=situation, k=int(block.group(1) or 4))
 
 
-def format_reply(proposal: Proposal, *, json_mode: bool = False) -> str:
+def format_reply(proposal: Proposal, *, json_mode: bool = False, compact: bool = False) -> str:
     """Render ``proposal`` in the reply format of :func:`system_prompt`.
 
     Parameters
@@ -358,6 +358,11 @@ def format_reply(proposal: Proposal, *, json_mode: bool = False) -> str:
         Its steps (best first), rationales and reasoning are written; rejections are not.
     json_mode : bool
         One bare JSON object ``{"think": ..., "steps": [...]}`` instead of tags.
+    compact : bool
+        The reply a constrained small model gives (the compact profile, the shape of
+        :func:`~tvm_llm_sched.proposers.schema.reply_schema`): JSON, steps as bare strings, and a
+        ``think`` of at most :data:`~tvm_llm_sched.proposers.schema.THINK_CHARS` characters (the
+        reasoning, else the first step's rationale, cut at a word).
 
     Examples
     --------
@@ -367,6 +372,13 @@ def format_reply(proposal: Proposal, *, json_mode: bool = False) -> str:
     >>> print(format_reply(Proposal(steps=(step,), reasoning="spatial")))
     <think>spatial</think><answer>{"steps": [{"step": "parallel(l1)", "rationale": "hi"}]}</answer>
     """
+    if compact:
+        from .schema import THINK_CHARS
+
+        think = proposal.reasoning or (proposal.steps[0].rationale if proposal.steps else "")
+        if len(think) > THINK_CHARS:
+            think = think[: THINK_CHARS + 1].rsplit(" ", 1)[0][:THINK_CHARS].rstrip(" ,;:")
+        return json.dumps({"think": think, "steps": [s.step.to_text() for s in proposal.steps]})
     steps = [{"step": s.step.to_text(), "rationale": s.rationale} for s in proposal.steps]
     if json_mode:
         return json.dumps({"think": proposal.reasoning, "steps": steps})

@@ -9,7 +9,8 @@ gguf); nothing here is imported by the search itself.
 
 from .base_model import BaseModel, load_base_model
 from .data import ChatDataset, load_chat_dataset
-from .finetune import FinetuneConfig, FinetuneResult, finetune
+from .evaluate import ReplyQuality, reply_quality
+from .finetune import FinetuneConfig, FinetuneResult, export_base_model, finetune
 from .gguf_export import export_gguf
 
 __all__ = [
@@ -17,8 +18,11 @@ __all__ = [
     "ChatDataset",
     "FinetuneConfig",
     "FinetuneResult",
+    "ReplyQuality",
+    "export_base_model",
     "export_gguf",
     "finetune",
     "load_base_model",
     "load_chat_dataset",
+    "reply_quality",
 ]

@@ -338,3 +338,14 @@ def finetune(
         json.dumps({**recorded, "state": "done", "result": result.to_json()}, indent=1)
     )
     return result
+
+
+def export_base_model(base: str | Path, out: str | Path, *, dtype: str = "f16") -> Path:
+    """Write ``base`` unchanged through the fine-tune's export path into the model directory
+    ``out``: the fair baseline of a fine-tuned model (same serving path and precision; the
+    bundled model itself is served as Q4_1, which differs from it by more than a fine-tune).
+    """
+    base_model = load_base_model(base)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return export_gguf(base_model.model, base_model.gguf, out / MODEL_GGUF, dtype=dtype)

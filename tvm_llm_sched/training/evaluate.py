@@ -1,0 +1,116 @@
+"""How a served model answers the dataset's held-out prompts, without constrained decoding.
+
+Constrained decoding makes any model name a legal step, so it hides what fine-tuning taught. Asked
+freely (greedy, no response format), a model shows whether it learned the reply format (parse
+rate), the menu (steps that are on the prompt's menu) and the data's choices (the dataset's own
+step first).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from ..errors import ProposerError
+from ..proposers.reply import parse_reply
+
+_MENU_BLOCK = re.compile(r"```menu\n(.*?)```", re.DOTALL)  # the user prompt's legal steps
+
+
+@dataclasses.dataclass
+class ReplyQuality:
+    """Counts over the prompts asked.
+
+    Attributes
+    ----------
+    prompts : int
+        Prompts asked.
+    parsed : int
+        Replies :func:`~tvm_llm_sched.proposers.reply.parse_reply` reads a step from.
+    on_menu : int
+        Replies whose first step is one of the prompt's menu steps.
+    matches : int
+        Replies whose first step is the dataset's step for that prompt.
+    """
+
+    prompts: int = 0
+    parsed: int = 0
+    on_menu: int = 0
+    matches: int = 0
+
+    def rates(self) -> dict[str, float]:
+        """Parse, on-menu and match rates (0 when nothing was asked)."""
+        n = self.prompts or 1
+        return {
+            "parse_rate": self.parsed / n,
+            "on_menu_rate": self.on_menu / n,
+            "match_rate": self.matches / n,
+        }
+
+
+def _first_step(text: str | None, finish_reason: str | None) -> str | None:
+    try:
+        parsed = parse_reply(text, finish_reason=finish_reason)
+    except ProposerError:
+        return None
+    return parsed.steps[0].step.to_text() if parsed.steps else None
+
+
+def _menu(user_prompt: str) -> set[str]:
+    block = _MENU_BLOCK.search(user_prompt)
+    return (
+        {line.strip() for line in block.group(1).splitlines() if line.strip()} if block else set()
+    )
+
+
+def _target(completion: str) -> str | None:
+    return _first_step(completion, None)
+
+
+def reply_quality(
+    base_url: str, model: str, dataset_dir: str | Path, *, limit: int = 40, max_tokens: int = 160
+) -> ReplyQuality:
+    """Ask a served model the first ``limit`` validation prompts of a ``chat`` dataset.
+
+    Parameters
+    ----------
+    base_url : str
+        The OpenAI API root of the server (``LocalModelServer.base_url``).
+    model : str
+        The model name it answers to.
+    dataset_dir : str | Path
+        A dataset directory (``chat_validation.jsonl``).
+    limit : int
+        Prompts to ask.
+    max_tokens : int
+        Reply cap (a cut reply counts as unparsed).
+    """
+    import httpx
+
+    lines = Path(dataset_dir, "chat_validation.jsonl").read_text().splitlines()[:limit]
+    quality = ReplyQuality()
+    with httpx.Client(base_url=base_url, timeout=300) as client:
+        for line in lines:
+            messages: list[dict[str, Any]] = json.loads(line)["messages"]
+            reply = client.post(
+                "/chat/completions",
+                json={
+                    "model": model,
+                    "messages": messages[:2],
+                    "max_tokens": max_tokens,
+                    "temperature": 0.0,
+                },
+            )
+            reply.raise_for_status()
+            choice = reply.json()["choices"][0]
+            step = _first_step(choice["message"].get("content"), choice.get("finish_reason"))
+            quality.prompts += 1
+            if step is None:
+                continue
+            quality.parsed += 1
+            quality.on_menu += step in _menu(messages[1]["content"])
+            quality.matches += step == _target(messages[2]["content"])
+    return quality
