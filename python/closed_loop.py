@@ -75,21 +75,11 @@ def _models(args: argparse.Namespace, dataset: Path) -> dict[str, Path]:
     base, tuned = args.out / "base", args.out / "finetuned"
     if not (base / "model.gguf").is_file():
         export_base_model("bundled", base, dtype=args.dtype)
-    if not (tuned / "model.gguf").is_file():
-        extra = ["--max-samples", str(args.max_samples)] if args.max_samples else []
-        _run(
-            _cli(
-                "finetune",
-                str(dataset),
-                "--out",
-                str(tuned),
-                "--epochs",
-                str(args.epochs),
-                "--dtype",
-                args.dtype,
-                *extra,
-            )
-        )
+    # finetune returns at once when the directory holds this fine-tune, finished, and resumes
+    # an interrupted one
+    extra = ["--max-samples", str(args.max_samples)] if args.max_samples else []
+    epochs = ["--epochs", str(args.epochs), "--dtype", args.dtype]
+    _run(_cli("finetune", str(dataset), "--out", str(tuned), *epochs, *extra))
     return {"base": base, "finetuned": tuned}
 
 

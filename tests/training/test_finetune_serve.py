@@ -7,6 +7,8 @@ model's unconstrained greedy reply against the trained model's own, in memory.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -67,6 +69,11 @@ def test_a_fine_tuned_model_is_served_as_it_was_trained(
     assert result.steps == 1 and result.train_samples == 4 and result.gguf.is_file()
     assert result.validation_loss_before is not None and result.validation_loss_after is not None
     assert result.validation_loss_after != result.validation_loss_before  # the step changed it
+
+    # The same command again returns the finished fine-tune; other settings are refused.
+    assert finetune(dataset, tmp_path / "smollm2-ft", config) == result
+    with pytest.raises(TrainingError, match="other settings"):
+        finetune(dataset, tmp_path / "smollm2-ft", dataclasses.replace(config, lora_rank=4))
 
     trained = AutoModelForCausalLM.from_pretrained(result.model_dir / "hf", dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(result.model_dir / "hf")

@@ -51,8 +51,12 @@ def finetune_command(
             seed=seed,
             threads=threads,
         )
+    except ValueError as exc:  # an invalid setting
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    try:
         result = finetune(dataset_dir, out, config, base=base)
-    except (TvmLlmSchedError, ValueError) as exc:
+    except TvmLlmSchedError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     if as_json:

@@ -510,15 +510,16 @@ def _target_on_menu(situation: Any, best: Sample, config: DatasetConfig) -> Any:
     A model served with a menu profile and constrained decoding can only name menu steps, and
     the menu shows the first ``menu_limit`` of the legal steps: an example whose step is not
     among them teaches a choice the model can never make. The step takes a seeded position (a
-    fixed slot would teach the slot), the menu keeps its size.
+    fixed slot would teach the slot), the menu keeps the profile's size (a recorded call's longer
+    menu is cut to it).
     """
     target = parse_step(best.steps[0])
-    menu = list(situation.menu)
-    if target.to_text() in {step.to_text() for step in menu}:
-        return situation
-    rng = random.Random(f"{config.seed}:{best.before.record}:{best.steps[0]}")
-    menu = menu[: config.profile.menu_limit - 1]
-    menu.insert(rng.randrange(len(menu) + 1), target)
+    limit = config.profile.menu_limit
+    menu = list(situation.menu)[:limit]  # a recorded call may have shown a longer menu
+    if target.to_text() not in {step.to_text() for step in menu}:
+        rng = random.Random(f"{config.seed}:{best.before.record}:{best.steps[0]}")
+        menu = menu[: limit - 1]
+        menu.insert(rng.randrange(len(menu) + 1), target)
     return dataclasses.replace(situation, menu=tuple(menu))
 
 

@@ -318,6 +318,12 @@ def situation_from_messages(messages: Sequence[Mapping[str, Any]]) -> Situation:
     return parse_prompt(messages).situation
 
 
+def menu_steps(user_prompt: str) -> list[str] | None:
+    """The legal steps a user turn lists (its ``menu`` block), or ``None`` without one."""
+    menu = _MENU_BLOCK.search(user_prompt)
+    return None if menu is None else [line for line in menu.group(1).split("\n") if line]
+
+
 def _decode(text: str, block: re.Match[str]) -> PromptRequest:
     try:
         data = json.loads(block.group(2))
@@ -338,10 +344,10 @@ def _decode(text: str, block: re.Match[str]) -> PromptRequest:
             raise ValueError("the situation leaves out its IR but the prompt has no ```ir block")
         data["ir"] = ir.group(1)
     if "menu" not in data:
-        menu = _MENU_BLOCK.search(head)
+        menu = menu_steps(head)
         if menu is None:
             raise ValueError("the situation leaves out its menu but the prompt has no menu block")
-        data["menu"] = [line for line in menu.group(1).split("\n") if line]
+        data["menu"] = menu
     try:
         situation = Situation.from_json(data)
     except (TypeError, KeyError, ValueError) as exc:

@@ -66,7 +66,7 @@ FINETUNED_GGUF = "model.gguf"
 """The GGUF file of a fine-tuned model directory (``tvm-llm-sched finetune --out DIR``)."""
 
 
-def _model_file(gguf: str) -> Path:
+def model_file(gguf: str | Path) -> Path:
     """A GGUF file, or the one inside a fine-tuned model directory."""
     path = Path(gguf)
     return path / FINETUNED_GGUF if path.is_dir() else path
@@ -129,7 +129,7 @@ class LocalModelServer:
 
     def __init__(self, settings: LocalModelSettings | None = None):
         self.settings = settings or LocalModelSettings()
-        self.path = _model_file(self.settings.gguf) if self.settings.gguf else None
+        self.path = model_file(self.settings.gguf) if self.settings.gguf else None
         self._server: Any = None
         self.port = 0
 
@@ -138,7 +138,8 @@ class LocalModelServer:
         """The model name the server answers to (the GGUF file's stem; a fine-tuned model
         directory's name)."""
         path = self.path or Path("model.gguf")
-        return path.parent.name if path.name == FINETUNED_GGUF else path.stem
+        named_by_dir = path.name == FINETUNED_GGUF and path.parent.name
+        return path.parent.name if named_by_dir else path.stem
 
     @property
     def base_url(self) -> str:
@@ -274,5 +275,6 @@ def _stop_all() -> None:
 
 
 def gguf_from_env() -> str | None:
-    """``TVM_LLM_SCHED_GGUF``: a GGUF file to serve instead of the bundled model."""
+    """``TVM_LLM_SCHED_GGUF``: a GGUF file (or fine-tuned model directory) to serve instead of
+    the bundled model."""
     return os.environ.get("TVM_LLM_SCHED_GGUF", "").strip() or None

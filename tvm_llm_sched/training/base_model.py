@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DependencyError, TrainingError
-from ..serving.local_model import FINETUNED_GGUF as MODEL_GGUF
+from ..serving.local_model import model_file
 
 TRAIN_HINT = "pip install 'tvm-llm-sched[train]'"
 """The command that installs what fine-tuning needs."""
@@ -43,9 +43,7 @@ def resolve_gguf(base: str | Path) -> Path:
             return bundled_gguf()
         except LocalModelError as exc:
             raise TrainingError(str(exc)) from None
-    path = Path(base)
-    if path.is_dir():
-        path = path / MODEL_GGUF
+    path = model_file(base)
     if not path.is_file():
         raise TrainingError(f"no base model at {base}: pass 'bundled', a GGUF file or a model dir")
     return path
@@ -87,13 +85,17 @@ def load_base_model(base: str | Path = "bundled") -> BaseModel:
     """
     require_training()
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
     path = resolve_gguf(base)
     try:
         tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+        # dequantize=True: trainable float32 weights whatever GGUF kernels are installed
         model = AutoModelForCausalLM.from_pretrained(
-            path.parent, gguf_file=path.name, dtype=torch.float32
+            path.parent,
+            gguf_file=path.name,
+            dtype=torch.float32,
+            quantization_config=GgufConfig(dequantize=True),
         )
     except Exception as exc:  # transformers raises many kinds for an unreadable file
         raise TrainingError(f"cannot load {path} as a language model: {exc}") from exc

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from ..errors import ProposerError
+from ..proposers.prompts import menu_steps
 from ..proposers.reply import parse_reply
-
-_MENU_BLOCK = re.compile(r"```menu\n(.*?)```", re.DOTALL)  # the user prompt's legal steps
 
 
 @dataclasses.dataclass
@@ -57,13 +55,6 @@ def _first_step(text: str | None, finish_reason: str | None) -> str | None:
     except ProposerError:
         return None
     return parsed.steps[0].step.to_text() if parsed.steps else None
-
-
-def _menu(user_prompt: str) -> set[str]:
-    block = _MENU_BLOCK.search(user_prompt)
-    return (
-        {line.strip() for line in block.group(1).splitlines() if line.strip()} if block else set()
-    )
 
 
 def _target(completion: str) -> str | None:
@@ -111,6 +102,6 @@ def reply_quality(
             if step is None:
                 continue
             quality.parsed += 1
-            quality.on_menu += step in _menu(messages[1]["content"])
+            quality.on_menu += step in (menu_steps(messages[1]["content"]) or ())
             quality.matches += step == _target(messages[2]["content"])
     return quality

@@ -9,6 +9,7 @@ weights and writes the GGUF file the local model server serves.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import time
@@ -16,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TrainingError
-from .base_model import MODEL_GGUF, BaseModel, load_base_model
-from .data import ChatDataset, load_chat_dataset
+from ..serving.local_model import FINETUNED_GGUF as MODEL_GGUF
+from .base_model import BaseModel, load_base_model
+from .data import load_chat_dataset
 from .gguf_export import EXPORT_DTYPES, export_gguf
 
 logger = logging.getLogger("tvm_llm_sched.training")
@@ -92,6 +94,8 @@ class FinetuneConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"FinetuneConfig.{name} must be >= 1 or None, got {value}")
+        if self.learning_rate is not None and not self.learning_rate > 0:
+            raise ValueError(f"FinetuneConfig.learning_rate must be > 0, got {self.learning_rate}")
         if self.dtype not in EXPORT_DTYPES:
             raise ValueError(f"FinetuneConfig.dtype must be one of {EXPORT_DTYPES}")
 
@@ -146,16 +150,19 @@ class FinetuneResult:
         data = dataclasses.asdict(self)
         return {k: str(v) if isinstance(v, Path) else v for k, v in data.items()}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FinetuneResult:
+        """The inverse of :meth:`to_json`."""
+        return cls(**{**data, "model_dir": Path(data["model_dir"]), "gguf": Path(data["gguf"])})
 
-def _fits(base: BaseModel, dataset: ChatDataset, config: FinetuneConfig) -> list[dict[str, Any]]:
-    """The training examples no longer than ``max_length`` tokens."""
-    tokenizer = base.tokenizer
+
+def _fitting(base: BaseModel, examples: list[dict[str, Any]], max_length: int) -> list[dict]:
+    """The examples no longer than ``max_length`` tokens (prompt and reply, chat-formatted)."""
     kept = []
-    for example in dataset.train:
-        ids = tokenizer.apply_chat_template(
-            example["prompt"] + example["completion"], tokenize=True
-        )
-        if len(ids) <= config.max_length:
+    for example in examples:
+        messages = example["prompt"] + example["completion"]
+        ids = base.tokenizer.apply_chat_template(messages, tokenize=True, return_dict=False)
+        if len(ids) <= max_length:
             kept.append(example)
     return kept
 
@@ -187,7 +194,8 @@ def check_memory(base: BaseModel, config: FinetuneConfig) -> None:
 
 def _trainer(
     base: BaseModel, train: list[dict], validation: list[dict], out: Path, config: FinetuneConfig
-):
+) -> Any:
+    """TRL's trainer for this fine-tune (checkpoints in ``out/checkpoints``)."""
     from datasets import Dataset
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
@@ -214,6 +222,10 @@ def _trainer(
         report_to="none",
         use_cpu=True,
         dataloader_num_workers=0,
+        # TRL turns both on by default: bf16 autocast is slow on CPUs without bf16 units, and
+        # checkpointing trades compute for memory a 135M model does not need.
+        bf16=False,
+        gradient_checkpointing=False,
     )
     peft_config = None
     if config.lora:
@@ -234,18 +246,32 @@ def _trainer(
     )
 
 
-def _same_run(out: Path, recorded: dict[str, Any]) -> bool:
-    path = out / RESULT_JSON
-    if not path.is_file():
-        return True
+_NOT_TRAINING = ("threads", "dtype", "max_validation")
+"""Settings that do not change the trained weights: a resume may change them."""
+
+
+def _identity(config: FinetuneConfig, dataset_dir: Path, base: str | Path) -> dict[str, Any]:
+    """What makes two fine-tunes the same run: training settings, data (by content), base."""
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in _NOT_TRAINING}
+    digest = hashlib.sha256()
+    for name in ("chat_train.jsonl", "chat_validation.jsonl"):
+        path = dataset_dir / name
+        digest.update(path.read_bytes() if path.is_file() else b"")
+    return {"config": settings, "dataset": digest.hexdigest(), "base": str(base)}
+
+
+def _previous(out: Path) -> dict[str, Any] | None:
+    """The ``finetune.json`` of an earlier run into ``out`` (``None``: none, or unreadable)."""
     try:
-        previous = json.loads(path.read_text())
-    except ValueError:
-        return True
-    return (
-        previous.get("config") == recorded["config"]
-        and previous.get("dataset") == recorded["dataset"]
-    )
+        return json.loads((out / RESULT_JSON).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _last_step(out: Path) -> int:
+    """The step of the newest trainer checkpoint in ``out`` (0 without one)."""
+    steps = [p.name.removeprefix("checkpoint-") for p in (out / CHECKPOINTS).glob("checkpoint-*")]
+    return max((int(s) for s in steps if s.isdigit()), default=0)
 
 
 def finetune(
@@ -277,15 +303,16 @@ def finetune(
     dataset = load_chat_dataset(
         dataset_dir, profile=config.profile, max_samples=config.max_samples, seed=config.seed
     )
-    recorded = {
-        "config": dataclasses.asdict(config),
-        "dataset": str(Path(dataset_dir).resolve()),
-        "base": str(base),
-    }
-    if not _same_run(out, recorded):
+    identity = _identity(config, Path(dataset_dir), base)
+    previous = _previous(out)
+    if previous is not None and previous.get("identity") != identity:
         raise TrainingError(
-            f"{out} holds a fine-tune with other settings or data; pick another --out"
+            f"{out} holds a fine-tune with other settings, data or base model; pick another --out"
         )
+    if previous is not None and previous.get("state") == "done":
+        logger.info("%s already holds this fine-tune; nothing to do", out)
+        return FinetuneResult.from_json(previous["result"])
+    recorded = {"identity": identity, "dataset_dir": str(Path(dataset_dir).resolve())}
     base_model = load_base_model(base)
     check_memory(base_model, config)
     import torch
@@ -293,22 +320,23 @@ def finetune(
     from ..hardware.target import physical_cores
 
     torch.set_num_threads(config.threads or physical_cores())
-    train = _fits(base_model, dataset, config)
+    train = _fitting(base_model, dataset.train, config.max_length)
     dropped = len(dataset.train) - len(train)
     if dropped:
         logger.warning("%d examples are longer than %d tokens; dropped", dropped, config.max_length)
     if not train:
         raise TrainingError(f"every example is longer than --max-length {config.max_length}")
-    validation = dataset.validation[: config.max_validation]
+    validation = _fitting(base_model, dataset.validation, config.max_length)
+    validation = validation[: config.max_validation]
     out.mkdir(parents=True, exist_ok=True)
     (out / RESULT_JSON).write_text(json.dumps({**recorded, "state": "training"}, indent=1))
 
     trainer = _trainer(base_model, train, validation, out, config)
     loss_before = trainer.evaluate()["eval_loss"] if validation else None
-    checkpoints = sorted((out / CHECKPOINTS).glob("checkpoint-*"))
-    resumed = bool(checkpoints)
+    first_step = _last_step(out)
+    resumed = first_step > 0
     if resumed:
-        logger.info("resuming from %s", checkpoints[-1].name)
+        logger.info("resuming from checkpoint-%d", first_step)
     start = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=True if resumed else None)
     seconds = time.perf_counter() - start
@@ -317,10 +345,11 @@ def finetune(
     model = trainer.model
     if config.lora:
         model = model.merge_and_unload()
+    model.config.use_cache = True  # the trainer turns the KV cache off; generation wants it
     model.save_pretrained(out / "hf")
     base_model.tokenizer.save_pretrained(out / "hf")
     gguf = export_gguf(model, base_model.gguf, out / MODEL_GGUF, dtype=config.dtype)
-    seen = output.global_step * config.batch_size
+    seen = (output.global_step - first_step) * config.batch_size  # this session's examples
     result = FinetuneResult(
         model_dir=out,
         gguf=gguf,

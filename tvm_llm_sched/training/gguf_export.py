@@ -20,7 +20,8 @@ from ..errors import TrainingError
 EXPORT_DTYPES = ("f16", "f32")
 """Weight precisions :func:`export_gguf` writes (norms and other 1-D tensors stay float32)."""
 
-_SKIPPED_KEYS = ("general.file_type",)  # rewritten for the new precision
+# GGUFWriter writes the architecture itself; the file type is rewritten for the new precision.
+_SKIPPED_KEYS = ("general.architecture", "general.file_type")
 
 
 def llama_permute(weights: np.ndarray, n_head: int, n_head_kv: int | None = None) -> np.ndarray:
@@ -83,11 +84,13 @@ def export_gguf(model: Any, template: str | Path, out: str | Path, *, dtype: str
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    writer = gguf.GGUFWriter(str(out), "llama")
+    partial = out.with_name(out.name + ".partial")  # renamed when complete: no torn model file
+    writer = gguf.GGUFWriter(str(partial), "llama")
     _copy_metadata(reader, writer)
     file_type = gguf.LlamaFileType.MOSTLY_F16 if dtype == "f16" else gguf.LlamaFileType.ALL_F32
     writer.add_file_type(int(file_type))
     tied = bool(getattr(config, "tie_word_embeddings", False))
+    written = set()
     for hf_name, tensor in model.state_dict().items():
         if tied and hf_name == "lm_head.weight":
             continue  # llama.cpp reuses token_embd for a tied output head
@@ -104,8 +107,15 @@ def export_gguf(model: Any, template: str | Path, out: str | Path, *, dtype: str
         if dtype == "f16" and data.ndim > 1:
             data = data.astype(np.float16)
         writer.add_tensor(name, np.ascontiguousarray(data))
+        written.add(name)
+    missing = sorted(set(expected) - written)
+    if missing:
+        writer.close()
+        partial.unlink(missing_ok=True)
+        raise TrainingError(f"the model has no weights for the template's {missing[:5]}")
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
+    partial.replace(out)
     return out
