@@ -42,9 +42,13 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-c", "from tvm_llm_sched.cli import main; main()", *args]
 
 
+TUNE_PYTHON = sys.executable
+"""The interpreter of the tuning runs (``--tune-python``)."""
+
+
 def _bench(out: Path, workloads: str, strategies: str, trials: str, seeds: str) -> list[str]:
     return [
-        sys.executable,
+        TUNE_PYTHON,
         str(ROOT / "python" / "bench_tuning.py"),
         "--workloads",
         workloads,
@@ -175,7 +179,15 @@ def main() -> None:
     parser.add_argument("--dtype", default="f16")
     parser.add_argument("--eval-prompts", type=int, default=40)
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument(
+        "--tune-python",
+        default=sys.executable,
+        help="Python of the tuning runs, e.g. one without PyTorch (tvm_ffi imports torch when it "
+        "can, which slows every TVM process start)",
+    )
     args = parser.parse_args()
+    global TUNE_PYTHON
+    TUNE_PYTHON = args.tune_python
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
         dataset = args.out / "dataset"

@@ -47,3 +47,17 @@ def test_max_samples_draws_a_seeded_subset(tmp_path, make_dataset):
     again = load_chat_dataset(directory, max_samples=4, seed=1).train
     other = load_chat_dataset(directory, max_samples=4, seed=2).train
     assert len(one) == 4 and one == again and one != other
+
+
+def test_finetune_without_the_train_extra_names_the_install_command(tmp_path, make_dataset):
+    import importlib.util
+
+    if all(importlib.util.find_spec(m) for m in ("torch", "transformers", "peft", "trl", "gguf")):
+        pytest.skip("the train extra is installed")
+    from typer.testing import CliRunner
+
+    from tvm_llm_sched.cli import app
+
+    result = CliRunner().invoke(app, ["finetune", str(make_dataset(tmp_path / "d")), "--out", "m"])
+    assert result.exit_code == 2
+    assert "pip install 'tvm-llm-sched[train]'" in result.output

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import TrainingError
 from ..serving.local_model import FINETUNED_GGUF as MODEL_GGUF
-from .base_model import BaseModel, load_base_model
+from .base_model import BaseModel, load_base_model, require_training
 from .data import load_chat_dataset
 from .gguf_export import EXPORT_DTYPES, export_gguf
 
@@ -298,6 +298,7 @@ def finetune(
         The base model does not load, the machine lacks the memory, an export failure, or
         ``out`` holds a different interrupted fine-tune.
     """
+    require_training()  # before anything else: the most common error, and a quick one
     config = config or FinetuneConfig()
     out = Path(out)
     dataset = load_chat_dataset(
