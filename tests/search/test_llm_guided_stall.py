@@ -71,20 +71,3 @@ def test_patience_zero_never_widens(make_spy):
         tuner.step()
     assert strategy.stalled_iterations == 3 and not strategy.stalled
     assert strategy.widened_iterations == 0
-
-
-def test_a_stalled_search_gives_the_proposer_the_share_its_hit_rate_earns(make_spy):
-    strategy, _, _ = _stalled_tuner(SearchConfig(), make_spy)
-    assert not strategy.config.adaptive_share
-    for _ in range(4):  # the proposer's candidates miss, mutation's land near the best
-        strategy.source_hits.record(
-            ["proposer"] * 8 + ["mutation"] * 8, [200.0] * 8 + [99.0] * 8, 100.0
-        )
-    assert strategy._proposer_share(trained=True) == 0.5  # not stalled: the fixed share
-    assert strategy._proposer_share(trained=True, stalled=True) == 0.125
-    for _ in range(4):  # now only the proposer lands: its stalled share never exceeds the base
-        strategy.source_hits.record(
-            ["proposer"] * 8 + ["mutation"] * 8, [99.0] * 8 + [200.0] * 8, 100.0
-        )
-    assert strategy._proposer_share(trained=True, stalled=True) == 0.5
-    assert strategy._proposer_share(trained=False, stalled=True) == 0.75  # untrained: first share

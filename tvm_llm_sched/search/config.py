@@ -52,9 +52,7 @@ class SearchConfig:
         proposer chains start from the best state, others drawn from a frontier twice as deep
         and a fresh sample of every design space (restarts); mutation runs
         ``stall_generations`` more generations from the ranker's favourite children (larger
-        moves); the unranked exploration share doubles; the proposer's reserved share follows
-        its recent hit rate (as ``adaptive_share``, capped at ``proposer_share``). The next
-        improvement narrows it again.
+        moves); the unranked exploration share doubles. The next improvement narrows it again.
     stall_generations : int
         Extra mutation generations while stalled.
     adaptive_share : bool
@@ -90,7 +88,7 @@ class SearchConfig:
     menu_limit: int = 30
     ranker_min_samples: int = 8
     stall_patience: int = 2
-    stall_generations: int = 3
+    stall_generations: int = 2
     adaptive_share: bool = False
     share_window: int = 4
     state_dedup: bool = True

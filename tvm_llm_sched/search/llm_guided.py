@@ -406,7 +406,7 @@ class LLMGuidedSearch(PySearchStrategy):
                 ),
                 batch,
             )
-        share = self._proposer_share(trained, stalled)
+        share = self._proposer_share(trained)
         mutated = engine.finalize(engine.mutate(frontier, cfg.mutations_per_iter), batch)
         if stalled:
             mutated += self._deeper_mutations(mutated, batch, trained)
@@ -425,23 +425,15 @@ class LLMGuidedSearch(PySearchStrategy):
             chosen += extra[: count - len(chosen)]
         return chosen[:count]
 
-    def _proposer_share(self, trained: bool, stalled: bool = False) -> float:
+    def _proposer_share(self, trained: bool) -> float:
         """The batch share reserved for proposer candidates: the first-batch share until the
         ranker is trained, then ``proposer_share``, scaled by the proposer's recent hit rate when
-        ``adaptive_share`` is on or the search is stalled (never above ``proposer_share`` then).
-
-        Why the stalled case: in long runs the proposer's local moves run out first (GMM:1 at
-        512 trials: 1 near-best candidate in 183 proposer trials after the plateau, 11 in 153
-        mutations), so a stalled batch gives its slots to whichever source is still landing near
-        the best; proposer candidates left out still compete in the ranked rest.
-        """
+        ``adaptive_share`` is on."""
         cfg = self.config
         high = max(cfg.proposer_share, cfg.first_proposer_share)
         if not trained:
             return high
-        if stalled:
-            high = cfg.proposer_share
-        elif not cfg.adaptive_share:
+        if not cfg.adaptive_share:
             return cfg.proposer_share
         return self.source_hits.share("proposer", base=cfg.proposer_share, low=1 / 8, high=high)
 
@@ -459,24 +451,20 @@ class LLMGuidedSearch(PySearchStrategy):
     def _deeper_mutations(
         self, children: list[Candidate], batch: BatchKeys, trained: bool
     ) -> list[Candidate]:
-        """``stall_generations`` more mutation generations, each from the favourite children so
-        far (by the ranker once it is trained, else at random): moves of several decisions that
-        a single mutation of the frontier never makes. As in EvolutionarySearch, a generation
-        draws its parents from everything bred so far, not only the last generation, so a good
-        child of generation one is not lost to a worse generation two."""
+        """``stall_generations`` more mutation generations, each from the favourite children of
+        the last (by the ranker once it is trained, else at random): moves of several decisions
+        that a single mutation of the frontier never makes."""
         engine, cfg = self.engine, self.config
         out: list[Candidate] = []
-        pool = list(children)
         for _ in range(cfg.stall_generations):
-            if not pool:
+            if not children:
                 break
-            favourites = (self._ranked(pool) if trained else engine.rng.sample(pool, len(pool)))[
-                : 2 * cfg.frontier_size
-            ]
+            favourites = (
+                self._ranked(children) if trained else engine.rng.sample(children, len(children))
+            )[: cfg.frontier_size]
             parents = [Frontier(pre=c.pre, latency_us=None) for c in favourites]
-            children = engine.finalize(engine.mutate(parents, cfg.mutations_per_iter), batch)
+            children = engine.finalize(engine.mutate(parents, cfg.mutations_per_iter // 2), batch)
             out += children
-            pool += children
         return out
 
     def _speculate(self) -> None:
