@@ -72,6 +72,10 @@ def model_file(gguf: str | Path) -> Path:
     return path / FINETUNED_GGUF if path.is_dir() else path
 
 
+READY_TIMEOUT_S = 120.0
+"""How long :meth:`LocalModelServer.start` waits for the loaded model to answer."""
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -194,6 +198,7 @@ class LocalModelServer:
         except Exception as exc:  # the binding raises plain RuntimeErrors
             raise LocalModelError(f"cannot serve {self.path}: {exc}") from exc
         self.port = params.port
+        self._wait_ready()
         logger.info(
             "serving %s at %s (%d threads, ctx %d) after %.1f s",
             self.path.name,
@@ -203,6 +208,26 @@ class LocalModelServer:
             time.perf_counter() - start,
         )
         return self
+
+    def _wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
+        """Block until the server answers ``/health`` with 200 (the model is loaded).
+
+        Why: the binding returns while the HTTP loop may still be starting; a server stopped in
+        that window (a lease taken and released at once) can hang its own shutdown.
+        """
+        import httpx
+
+        url = f"http://127.0.0.1:{self.port}/health"
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.close()
+        raise LocalModelError(f"the local model server did not become ready in {timeout_s:.0f} s")
 
     def close(self) -> None:
         """Stop the server (the binding stops it when its object is released)."""
