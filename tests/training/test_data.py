@@ -61,3 +61,29 @@ def test_finetune_without_the_train_extra_names_the_install_command(tmp_path, ma
     result = CliRunner().invoke(app, ["finetune", str(make_dataset(tmp_path / "d")), "--out", "m"])
     assert result.exit_code == 2
     assert "pip install 'tvm-llm-sched[train]'" in result.output
+
+
+def test_reply_quality_counts_parsed_on_menu_and_matching_replies(tmp_path, make_dataset):
+    import json
+
+    from tvm_llm_sched.serving import OpenAICompatServer
+    from tvm_llm_sched.training import reply_quality
+
+    directory = make_dataset(tmp_path / "d", validation=0)
+    user = "IR: ...\nLegal steps (suggested parameters):\n```menu\nparallel(l0)\nvectorize(l1)\n```"
+    lines = []
+    for step in ("parallel(l0)", "vectorize(l1)", "unroll(l2)"):
+        target = json.dumps({"think": "t", "steps": [step]})
+        messages = [
+            {"role": "system", "content": "s"},
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": target},
+        ]
+        lines.append(json.dumps({"messages": messages}))
+    (directory / "chat_validation.jsonl").write_text("\n".join(lines) + "\n")
+    replies = iter(
+        ['{"think": "x", "steps": ["parallel(l0)"]}', "no answer", '{"step": "unroll(l2)"}']
+    )
+    with OpenAICompatServer(lambda messages, request: next(replies)) as server:
+        quality = reply_quality(server.base_url, "m", directory)
+    assert (quality.prompts, quality.parsed, quality.on_menu, quality.matches) == (3, 2, 1, 2)

@@ -74,7 +74,9 @@ def _check_profile(recorded: dict[str, Any], profile: PromptProfile, directory: 
         )
 
 
-def _examples(path: Path) -> tuple[list[dict[str, Any]], int]:
+def read_examples(path: Path) -> tuple[list[dict[str, Any]], int]:
+    """The prompt/completion examples of one ``chat_*.jsonl`` file and the lines skipped (not a
+    system/user/assistant example, logged); a missing file has none."""
     if not path.is_file():
         return [], 0
     out, skipped = [], 0
@@ -130,8 +132,8 @@ def load_chat_dataset(
         )
     wanted = PROMPT_PROFILES[profile]
     _check_profile(_profile_of(directory), wanted, directory)
-    train, skipped_train = _examples(directory / "chat_train.jsonl")
-    validation, skipped_validation = _examples(directory / "chat_validation.jsonl")
+    train, skipped_train = read_examples(directory / "chat_train.jsonl")
+    validation, skipped_validation = read_examples(directory / "chat_validation.jsonl")
     if len(train) < MIN_TRAIN_SAMPLES:
         raise DatasetError(
             f"{directory} holds {len(train)} usable chat training examples; a fine-tune needs at "

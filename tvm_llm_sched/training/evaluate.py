@@ -9,13 +9,12 @@ step first).
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
-from typing import Any
 
 from ..errors import ProposerError
 from ..proposers.prompts import menu_steps
 from ..proposers.reply import parse_reply
+from .data import read_examples
 
 
 @dataclasses.dataclass
@@ -57,10 +56,6 @@ def _first_step(text: str | None, finish_reason: str | None) -> str | None:
     return parsed.steps[0].step.to_text() if parsed.steps else None
 
 
-def _target(completion: str) -> str | None:
-    return _first_step(completion, None)
-
-
 def reply_quality(
     base_url: str, model: str, dataset_dir: str | Path, *, limit: int = 40, max_tokens: int = 160
 ) -> ReplyQuality:
@@ -79,29 +74,19 @@ def reply_quality(
     max_tokens : int
         Reply cap (a cut reply counts as unparsed).
     """
-    import httpx
+    from ..llm import ChatClient, EndpointConfig
 
-    lines = Path(dataset_dir, "chat_validation.jsonl").read_text().splitlines()[:limit]
+    examples, _ = read_examples(Path(dataset_dir, "chat_validation.jsonl"))
     quality = ReplyQuality()
-    with httpx.Client(base_url=base_url, timeout=300) as client:
-        for line in lines:
-            messages: list[dict[str, Any]] = json.loads(line)["messages"]
-            reply = client.post(
-                "/chat/completions",
-                json={
-                    "model": model,
-                    "messages": messages[:2],
-                    "max_tokens": max_tokens,
-                    "temperature": 0.0,
-                },
-            )
-            reply.raise_for_status()
-            choice = reply.json()["choices"][0]
-            step = _first_step(choice["message"].get("content"), choice.get("finish_reason"))
+    config = EndpointConfig(base_url=base_url, model=model, read_timeout=300.0)
+    with ChatClient(config) as client:
+        for example in examples[:limit]:
+            reply = client.complete(example["prompt"], max_tokens=max_tokens, temperature=0.0)
+            step = _first_step(reply.text, reply.finish_reason)
             quality.prompts += 1
             if step is None:
                 continue
             quality.parsed += 1
-            quality.on_menu += step in (menu_steps(messages[1]["content"]) or ())
-            quality.matches += step == _target(messages[2]["content"])
+            quality.on_menu += step in (menu_steps(example["prompt"][1]["content"]) or ())
+            quality.matches += step == _first_step(example["completion"][0]["content"], None)
     return quality
