@@ -21,6 +21,7 @@ from tvm_llm_sched.dataset import (
 )
 from tvm_llm_sched.dataset.edits import decision_edits
 from tvm_llm_sched.dataset.formats import chat_line
+from tvm_llm_sched.ir import outline
 from tvm_llm_sched.llm import RecordingStore
 from tvm_llm_sched.proposers.base import Situation
 from tvm_llm_sched.proposers.prompts import PROMPT_PROFILES, system_prompt
@@ -163,6 +164,8 @@ def test_a_compact_dataset_asks_and_answers_as_a_constrained_small_model_does(ru
         system, user, assistant = line["messages"]
         assert system["content"] == system_prompt(json_mode=True, compact=True)
         assert "Machine-readable copy" not in user["content"]
+        ir = user["content"].split("```ir\n")[1].split("\n```")[0]
+        assert outline(ir) == ir and "block " in ir  # loops and blocks, no computations
         reply = json.loads(assistant["content"])
         assert set(reply) == {"think", "steps"} and len(reply["think"]) <= THINK_CHARS
         assert [type(s) for s in reply["steps"]] == [str]
@@ -170,7 +173,8 @@ def test_a_compact_dataset_asks_and_answers_as_a_constrained_small_model_does(ru
         assert reply["steps"][0] in menu  # a step a constrained model can name
         assert len(menu) <= compact.menu_limit
     card = json.loads((tmp_path / "d" / "card.json").read_text())
-    assert card["prompt_profile"] == {**card["prompt_profile"], "name": "compact", "reply": "json"}
+    recorded = card["prompt_profile"]
+    assert recorded == {**compact.card(), "history": recorded["history"]}
 
 
 def test_formats_and_card(dataset):

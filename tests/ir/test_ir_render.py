@@ -8,7 +8,7 @@ import statistics
 import pytest
 import tvm
 
-from tvm_llm_sched.ir import NameTable, render, written_buffers
+from tvm_llm_sched.ir import NameTable, outline, render, written_buffers
 
 KINDS = ("C1D", "C2D", "C3D", "GMM", "GRP", "DIL", "DEP", "T2D", "CAP", "NRM", "SFM", "CBR", "TBG")
 LOOP_TOKEN = re.compile(r"(?:^|\s)(l\d+):")
@@ -152,3 +152,20 @@ def test_compute_location_decision_names_block_and_place(spaces):
 def test_bad_input_is_a_type_error():
     with pytest.raises(TypeError, match="Schedule, IRModule or PrimFunc"):
         render("GMM:0")
+
+
+@pytest.mark.parametrize("name", ["SFM:0", "C2D:0"])
+def test_outline_keeps_every_site_a_step_names_and_drops_the_computations(name, spaces):
+    # The compact prompt shows the outline: a step may name any loop, block or decision, so all
+    # of them must survive; the store statements and allocations must not.
+    space = spaces(name)[0]
+    text = render(space)
+    short = outline(text)
+    _assert_names_match(short, space)
+    assert short.split("\ndecisions\n")[1] == text.split("\ndecisions\n")[1]
+    assert short.splitlines()[0] == text.splitlines()[0]  # the signature: shapes and dtypes
+    dropped = set(text.splitlines()) - set(short.splitlines())
+    assert dropped and all("[" in line or line.lstrip().startswith("alloc ") for line in dropped)
+    assert not any(line.lstrip().startswith("alloc ") for line in short.splitlines())
+    assert outline(short) == short
+    assert len(short) < 0.8 * len(text)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tvm_llm_sched.errors import DependencyError
+from tvm_llm_sched.proposers.prompts import PROMPT_PROFILES
 
 
 def _write_dataset(
@@ -15,7 +16,7 @@ def _write_dataset(
 ) -> Path:
     """A dataset directory as ``dataset build --format chat`` writes it, with short examples."""
     directory.mkdir(parents=True, exist_ok=True)
-    profile = profile or {"name": "compact", "menu_limit": 12, "reply": "json"}
+    profile = profile or PROMPT_PROFILES["compact"].card()
     (directory / "card.json").write_text(json.dumps({"prompt_profile": profile}))
 
     def line(i: int) -> str:

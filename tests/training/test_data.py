@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tvm_llm_sched.errors import DatasetError
+from tvm_llm_sched.proposers.prompts import PROMPT_PROFILES
 from tvm_llm_sched.training import load_chat_dataset
 
 
@@ -18,12 +19,24 @@ def test_chat_examples_become_prompt_completion_pairs(tmp_path, make_dataset):
 
 
 def test_a_dataset_of_another_prompt_profile_is_refused_before_any_work(tmp_path, make_dataset):
-    full = {"name": "full", "menu_limit": 30, "reply": "tagged"}
+    full = PROMPT_PROFILES["full"].card()
     directory = make_dataset(tmp_path / "d", profile=full)
     with pytest.raises(DatasetError, match="--profile compact") as err:
         load_chat_dataset(directory)
     assert "'name': 'full'" in str(err.value)
     assert len(load_chat_dataset(directory, profile="full").train) == 6  # served with full: fine
+
+
+def test_a_dataset_of_an_earlier_version_of_the_same_profile_is_refused(tmp_path, make_dataset):
+    # Same name, menu and reply as today's compact profile, but prompts of another layout (the
+    # full IR before the outline, or an edited system prompt): the fingerprint tells them apart.
+    earlier = {**PROMPT_PROFILES["compact"].card(), "ir": "full", "fingerprint": "0" * 16}
+    directory = make_dataset(tmp_path / "d", profile=earlier)
+    with pytest.raises(DatasetError, match="earlier version of the profile"):
+        load_chat_dataset(directory)
+    legacy = {"name": "compact", "menu_limit": 12, "reply": "json"}  # cards before fingerprints
+    with pytest.raises(DatasetError, match="Rebuild it"):
+        load_chat_dataset(make_dataset(tmp_path / "legacy", profile=legacy))
 
 
 def test_a_tiny_dataset_and_a_directory_without_a_card_are_clear_errors(tmp_path, make_dataset):

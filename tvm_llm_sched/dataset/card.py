@@ -48,9 +48,7 @@ def card_data(
         # jobs changes how fast, not what: left out so the card is the same whatever it was
         "config": {k: v for k, v in dataclasses.asdict(config).items() if k != "jobs"},
         "prompt_profile": {
-            "name": config.profile.name,
-            "menu_limit": config.profile.menu_limit,
-            "reply": "json" if config.profile.json_mode else "tagged",
+            **config.profile.card(),
             "history": "the recorded call's when the run recorded one, else a fresh search's",
         },
         "sources": sources,
@@ -98,7 +96,8 @@ def _markdown(data: dict[str, Any]) -> str:
         "",
         f"Prompt profile `{data['prompt_profile']['name']}`: menu "
         f"{data['prompt_profile']['menu_limit']}, reply "
-        f"{data['prompt_profile']['reply']}; history: {data['prompt_profile']['history']}.",
+        f"{data['prompt_profile']['reply']}, IR {data['prompt_profile'].get('ir', 'full')}; "
+        f"history: {data['prompt_profile']['history']}.",
         "",
     ]
     if speed.get("count"):

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..ir import outline
 from .base import Outcome, Proposal, Rejection, Situation
 
 SITUATION_TAG = "situation"
@@ -92,6 +94,9 @@ class PromptProfile:
         history; the system prompt never changes, so a server's prompt cache keeps serving it.
     history : int
         Recent outcomes (and, separately, rejections) listed, newest last.
+    computations : bool
+        Show each block's computation and the allocations; without them the IR is its outline
+        (:func:`~tvm_llm_sched.ir.outline`: loops, blocks, decisions), every site a step names.
     """
 
     name: str
@@ -99,6 +104,29 @@ class PromptProfile:
     json_mode: bool = False
     compact: bool = False
     history: int = 8
+    computations: bool = True
+
+    def card(self) -> dict[str, Any]:
+        """What a dataset card records of the profile its prompts were built with.
+
+        ``fingerprint`` hashes the system prompt and a fixed situation's user prompt, so a
+        change of the prompt's wording or layout (not only of these fields) tells a dataset
+        built before it from one built after.
+        """
+        probe = _fingerprint_situation()
+        text = "\n".join(
+            [
+                system_prompt(json_mode=self.json_mode, compact=self.compact),
+                user_prompt(probe, k=2, profile=self),
+            ]
+        )
+        return {
+            "name": self.name,
+            "menu_limit": self.menu_limit,
+            "reply": "json" if self.json_mode else "tagged",
+            "ir": "full" if self.computations else "outline",
+            "fingerprint": hashlib.sha256(text.encode()).hexdigest()[:16],
+        }
 
 
 PROMPT_PROFILES: dict[str, PromptProfile] = {
@@ -107,12 +135,37 @@ PROMPT_PROFILES: dict[str, PromptProfile] = {
         PromptProfile("full"),  # what LLMGuidedSearch sends a model proposer by default
         PromptProfile("full-json", json_mode=True),
         PromptProfile("no-menu", menu_limit=0),
-        # ~1,000 prompt tokens a call instead of ~2,000: what a small model on a CPU can afford
-        PromptProfile("compact", menu_limit=12, json_mode=True, compact=True, history=3),
+        # ~600-1,000 prompt tokens a call instead of ~2,000-3,400: what a small model on a CPU
+        # can afford (the IR's outline alone takes a third off a multi-block program)
+        PromptProfile(
+            "compact", menu_limit=12, json_mode=True, compact=True, history=3, computations=False
+        ),
     )
 }
 """Prompt profiles by name: ``full`` is the search's default for model proposers, ``compact``
 the default for a local model (:func:`tvm_llm_sched.proposers.create` ``"local"``)."""
+
+
+@functools.lru_cache(maxsize=1)
+def _fingerprint_situation() -> Situation:
+    """A fixed situation exercising every section of the user prompt (for ``card``)."""
+    from ..steps import parse_step
+
+    step = parse_step("parallel(l0)")
+    return Situation(
+        workload="fingerprint",
+        ir="f32 A[8] -> B[8]\nalloc T[8]\nl0:8\n block B\n  B[l0]=A[l0]*2\ndecisions\nd0 x=1",
+        hardware="cpu=fingerprint",
+        menu=(step, parse_step("vectorize(l0)")),
+        state_steps=(step,),
+        state_latency_us=2.0,
+        best_latency_us=1.0,
+        recent=(
+            Outcome(steps=(step,), latency_us=1.5),
+            Outcome(steps=(), latency_us=None, error="x"),
+        ),
+        rejections=(Rejection(step="unroll(l9)", reason="no loop l9"),),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,7 +263,8 @@ def user_prompt(situation: Situation, *, k: int = 4, profile: PromptProfile | No
         lines.append(f"{label}: {_plain(value)}")
     if _fits_block(situation.ir):
         del data["ir"]
-        lines += ["IR:", f"{_FENCE}ir", situation.ir, _FENCE]
+        ir = situation.ir if profile.computations else outline(situation.ir)
+        lines += ["IR:", f"{_FENCE}ir", ir, _FENCE]
     else:
         lines += ["IR: see the situation block"]
     lines.append("Applied steps: " + _plain("; ".join(data["state_steps"]) or "none"))

@@ -59,18 +59,18 @@ def _profile_of(directory: Path) -> dict[str, Any]:
 
 
 def _check_profile(recorded: dict[str, Any], profile: PromptProfile, directory: Path) -> None:
-    wanted = {
-        "name": profile.name,
-        "menu_limit": profile.menu_limit,
-        "reply": "json" if profile.json_mode else "tagged",
-    }
+    wanted = profile.card()
     got = {key: recorded.get(key) for key in wanted}
     if got != wanted:
+        rebuild = f"Rebuild it with `tvm-llm-sched dataset build ... --profile {profile.name}`"
+        if got["name"] in (None, profile.name):  # same name: prompts of another version
+            hint = f"{rebuild} (its prompts are of an earlier version of the profile)"
+        else:
+            hint = f"{rebuild} or pass --profile {got['name']}"
         raise DatasetError(
             f"{directory} was built with the prompt profile {got}, but the model will be served "
             f"with {wanted}: a model trained on other prompts than it is asked answers worse. "
-            f"Rebuild it with `tvm-llm-sched dataset build ... --profile {profile.name}` or pass "
-            f"--profile {got['name']}"
+            + hint
         )
 
 
