@@ -135,7 +135,7 @@ PROMPT_PROFILES: dict[str, PromptProfile] = {
         PromptProfile("full"),  # what LLMGuidedSearch sends a model proposer by default
         PromptProfile("full-json", json_mode=True),
         PromptProfile("no-menu", menu_limit=0),
-        # ~600-1,000 prompt tokens a call instead of ~2,000-3,400: what a small model on a CPU
+        # ~900-1,150 prompt tokens a call instead of ~2,900-3,400: what a small model on a CPU
         # can afford (the IR's outline alone takes a third off a multi-block program)
         PromptProfile(
             "compact", menu_limit=12, json_mode=True, compact=True, history=3, computations=False
