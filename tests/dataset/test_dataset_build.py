@@ -21,10 +21,9 @@ from tvm_llm_sched.dataset import (
 )
 from tvm_llm_sched.dataset.edits import decision_edits
 from tvm_llm_sched.dataset.formats import chat_line
-from tvm_llm_sched.ir import outline
 from tvm_llm_sched.llm import RecordingStore
 from tvm_llm_sched.proposers.base import Situation
-from tvm_llm_sched.proposers.prompts import PROMPT_PROFILES, system_prompt
+from tvm_llm_sched.proposers.prompts import PROMPT_PROFILES, outline, system_prompt
 from tvm_llm_sched.proposers.reply import parse_reply
 from tvm_llm_sched.proposers.schema import THINK_CHARS
 from tvm_llm_sched.testing import policy_endpoint

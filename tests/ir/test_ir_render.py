@@ -8,7 +8,8 @@ import statistics
 import pytest
 import tvm
 
-from tvm_llm_sched.ir import NameTable, outline, render, written_buffers
+from tvm_llm_sched.ir import NameTable, render, written_buffers
+from tvm_llm_sched.proposers.prompts import outline
 
 KINDS = ("C1D", "C2D", "C3D", "GMM", "GRP", "DIL", "DEP", "T2D", "CAP", "NRM", "SFM", "CBR", "TBG")
 LOOP_TOKEN = re.compile(r"(?:^|\s)(l\d+):")

@@ -2,7 +2,7 @@
 
 from .hardware_line import hardware_summary
 from .naming import BlockSite, LoopSite, NameTable
-from .renderer import main_func, outline, render, written_buffers
+from .renderer import main_func, render, written_buffers
 from .syntax import RESERVED_WORDS, state_hash, token_proxy
 
 __all__ = [
@@ -12,7 +12,6 @@ __all__ = [
     "NameTable",
     "hardware_summary",
     "main_func",
-    "outline",
     "render",
     "state_hash",
     "token_proxy",

@@ -353,35 +353,3 @@ def render(state: Any, *, decisions: bool = True) -> str:
 
         lines += ["decisions"] + decision_lines(state, names)
     return "\n".join(lines)
-
-
-_LOOP_LINE = re.compile(r"^(?:[A-Za-z_]+ )?l\d+:")  # "l3:16 l4:8", "parallel l0:32"
-_STRUCTURE = ("root", "attrs", "block ", "if ", "else")
-
-
-def outline(ir: str) -> str:
-    """``ir`` (text from :func:`render`) without its computations: the signature, loop nests,
-    block lines and decisions, without stores, ``init``/``let``/``attr`` bodies or ``alloc`` lines.
-
-    What a small model's prompt shows: every site a step can name (loops, blocks, decisions) is
-    kept; the arithmetic, which a 135M model cannot use, costs a multi-block program a third of
-    its tokens.
-
-    Examples
-    --------
-    >>> text = "f32 A[4] -> B[4]\\nalloc T[4]\\nl0:4\\n block B\\n  B[l0]=A[l0]*2\\ndecisions"
-    >>> print(outline(text))
-    f32 A[4] -> B[4]
-    l0:4
-     block B
-    decisions
-    """
-    lines = ir.splitlines()
-    kept = lines[:1]  # the signature: dtypes and shapes
-    for index, line in enumerate(lines[1:], start=1):
-        if line == "decisions":  # sampled decisions, one per line, to the end
-            return "\n".join(kept + lines[index:])
-        text = line.lstrip()
-        if text.startswith(_STRUCTURE) or _LOOP_LINE.match(text):
-            kept.append(line)
-    return "\n".join(kept)

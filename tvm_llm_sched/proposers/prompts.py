@@ -27,7 +27,6 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..ir import outline
 from .base import Outcome, Proposal, Rejection, Situation
 
 SITUATION_TAG = "situation"
@@ -76,6 +75,40 @@ Reply with one JSON object and nothing else:
 {"think": "<a few words>", "steps": ["<a menu step>"]}"""
 
 
+_LOOP_LINE = re.compile(r"^(?:[A-Za-z_]+ )?l\d+:")  # "l3:16 l4:8", "parallel l0:32"
+_STRUCTURE = ("root", "attrs", "block ", "if ", "else")
+
+
+def outline(ir: str) -> str:
+    """A situation's IR text (the layout of :func:`tvm_llm_sched.ir.render`) without its
+    computations: the signature, loop nests, block lines and decisions, without stores,
+    ``init``/``let``/``attr`` bodies or ``alloc`` lines. It reads the text only, so a proposer
+    still sees nothing but its Situation.
+
+    What a small model's prompt shows: every site a step can name (loops, blocks, decisions) is
+    kept; the arithmetic, which a 135M model cannot use, costs a multi-block program a third of
+    its tokens.
+
+    Examples
+    --------
+    >>> text = "f32 A[4] -> B[4]\\nalloc T[4]\\nl0:4\\n block B\\n  B[l0]=A[l0]*2\\ndecisions"
+    >>> print(outline(text))
+    f32 A[4] -> B[4]
+    l0:4
+     block B
+    decisions
+    """
+    lines = ir.splitlines()
+    kept = lines[:1]  # the signature: dtypes and shapes
+    for index, line in enumerate(lines[1:], start=1):
+        if line == "decisions":  # sampled decisions, one per line, to the end
+            return "\n".join(kept + lines[index:])
+        text = line.lstrip()
+        if text.startswith(_STRUCTURE) or _LOOP_LINE.match(text):
+            kept.append(line)
+    return "\n".join(kept)
+
+
 @dataclasses.dataclass(frozen=True)
 class PromptProfile:
     """What a model proposer's prompt holds, for search and training data alike.
@@ -96,7 +129,7 @@ class PromptProfile:
         Recent outcomes (and, separately, rejections) listed, newest last.
     computations : bool
         Show each block's computation and the allocations; without them the IR is its outline
-        (:func:`~tvm_llm_sched.ir.outline`: loops, blocks, decisions), every site a step names.
+        (:func:`outline`: loops, blocks, decisions), every site a step names.
     """
 
     name: str
