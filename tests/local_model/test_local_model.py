@@ -10,7 +10,6 @@ import ast
 import logging
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
@@ -91,6 +90,8 @@ def test_leases_share_one_server():
 
 def test_serve_model_command(tmp_path):
     """``tvm-llm-sched serve-model`` serves chat completions on 127.0.0.1 until interrupted."""
+    import threading
+
     from tvm_llm_sched.testing import free_port
 
     port = free_port()
@@ -99,20 +100,29 @@ def test_serve_model_command(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
+    lines: list[str] = []
+    serving = threading.Event()
+
+    def read_stderr() -> None:
+        for line in proc.stderr:
+            lines.append(line)
+            if "serving " in line:
+                serving.set()
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
     try:
+        # Wait for the command's own readiness line, not just /health: Ctrl-C sent while the
+        # command is still inside its start-up is a different test.
+        assert serving.wait(timeout=180), "".join(lines)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
         body = {"messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 4}
         reply = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=60).json()
         assert reply["usage"]["completion_tokens"] >= 1
     finally:
         proc.send_signal(2)  # Ctrl-C
-        _, err = proc.communicate(timeout=60)
+        proc.wait(timeout=120)
+        reader.join(timeout=10)
+    err = "".join(lines)
     assert "serving SmolLM2-135M-Instruct.Q4_1 at" in err
     assert proc.returncode == 0

@@ -198,7 +198,12 @@ class LocalModelServer:
         except Exception as exc:  # the binding raises plain RuntimeErrors
             raise LocalModelError(f"cannot serve {self.path}: {exc}") from exc
         self.port = params.port
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:
+            # Ctrl-C while loading must not leave a live server thread keeping the process up.
+            self.close()
+            raise
         logger.info(
             "serving %s at %s (%d threads, ctx %d) after %.1f s",
             self.path.name,
