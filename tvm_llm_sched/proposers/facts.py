@@ -75,6 +75,9 @@ class TileDecision:
         How many of the block's inputs it indexes innermost.
     rfactor_level : int | None
         The tile level an ``RFactor`` turns into the partial results' loop, if any.
+    reused, reused_bytes : tuple[str, ...], tuple[int, ...]
+        The block's inputs that a spatial iterator does not index, and their sizes in bytes:
+        each pass of the loop's outer tile levels reads them again.
     """
 
     kind: ClassVar[str] = "tile"
@@ -89,6 +92,8 @@ class TileDecision:
     output_innermost: bool = False
     inputs_innermost: int | None = None
     rfactor_level: int | None = None
+    reused: tuple[str, ...] = ()
+    reused_bytes: tuple[int, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """JSON form, with ``"kind": "tile"``."""

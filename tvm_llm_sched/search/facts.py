@@ -62,13 +62,36 @@ def _block_iter_info(mod: Any, block_name: str, loop_index: int) -> dict[str, An
             reads_innermost = [
                 _uses(read.region[-1].min, iter_var.var) for read in block.reads if read.region
             ]
+            reduction = int(iter_var.iter_type) == 2
+            # Inputs this spatial loop does not index: the data it reuses, re-read once per step
+            # of its outer tile levels (a matmul's weight across the rows).
+            reused = (
+                {}
+                if reduction
+                else {
+                    str(read.source.name): _buffer_bytes(read.source)
+                    for read in block.reads
+                    if not any(_uses(r.min, iter_var.var) for r in read.region)
+                }
+            )
             return {
                 "iter": str(iter_var.var.name),
-                "reduction": int(iter_var.iter_type) == 2,
+                "reduction": reduction,
                 "output_innermost": innermost,
                 "inputs_innermost": sum(reads_innermost),
+                "reused": tuple(reused),
+                "reused_bytes": tuple(reused.values()),
             }
     return {}
+
+
+def _buffer_bytes(buffer: Any) -> int:
+    """A buffer's size in bytes (0 for a symbolic shape)."""
+    try:
+        elements = math.prod(int(extent) for extent in buffer.shape)
+    except TypeError:
+        return 0
+    return elements * buffer.dtype.itemsize
 
 
 def _bindings(sch: Any, block_rv: Any) -> list[Any]:
