@@ -37,10 +37,14 @@ def _models() -> dict[str, Callable[[], object]]:
     }
 
 
-def _run_one(name: str, strategy: str, trials: int, seed: int, out: Path) -> dict:
+def _run_one(name: str, label: str, trials: int, seed: int, out: Path) -> dict:
+    """One run; ``label`` is a strategy name or ``LABEL:STRATEGY`` (e.g. ``llm-new:llm``, to
+    keep runs of two commits apart in one ``out``)."""
     from tvm_llm_sched.relax import tune_model
 
-    path = out / f"{name}__{strategy}__s{seed}__t{trials}.json"
+    label, _, strategy = label.partition(":")
+    strategy = strategy or label
+    path = out / f"{name}__{label}__s{seed}__t{trials}.json"
     if path.is_file():
         return json.loads(path.read_text())
     model = _models()[name]()
@@ -52,13 +56,13 @@ def _run_one(name: str, strategy: str, trials: int, seed: int, out: Path) -> dic
         seed=seed,
         progress=False,
     )
-    data = {**result.to_json(), "name": name, "strategy": strategy, "seed": seed}
+    data = {**result.to_json(), "name": name, "strategy": label, "seed": seed}
     path.write_text(json.dumps(data, indent=2))
-    print(f"{name} {strategy} s{seed}: tuned {data['tuned_ms']:.3f} ms in {data['tune_s']:.0f} s")
+    print(f"{name} {label} s{seed}: tuned {data['tuned_ms']:.3f} ms in {data['tune_s']:.0f} s")
     return data
 
 
-def _retime(name: str, trials: int, seed: int, strategies: list[str], out: Path, rounds: int):
+def _retime(name: str, trials: int, seed: int, labels: list[str], out: Path, rounds: int):
     """Every build of one model side by side in this process: the strategies' tuned builds, the
     untuned build and the eager reference, timed in ``rounds`` interleaved rounds (medians)."""
     import tvm
@@ -70,11 +74,11 @@ def _retime(name: str, trials: int, seed: int, strategies: list[str], out: Path,
     target = resolve_target()
     prepared = prepare_for_tuning(model.mod, target)
     builds = {}
-    for strategy in strategies:
-        work_dir = out / "work" / f"{name}__{strategy}__s{seed}__t{trials}"
+    for label in labels:
+        work_dir = out / "work" / f"{name}__{label}__s{seed}__t{trials}"
         if work_dir.is_dir():
             applied = apply_records(prepared, work_dir, target)
-            builds[strategy] = LoadedBuild.load(tvm.compile(applied, target), model.inputs)
+            builds[label] = LoadedBuild.load(tvm.compile(applied, target), model.inputs)
     builds["untuned"] = LoadedBuild.load(tvm.compile(model.mod, target), model.inputs)
     times: dict[str, list[float]] = {label: [] for label in [*builds, "eager"]}
     for _ in range(rounds):
@@ -86,18 +90,22 @@ def _retime(name: str, trials: int, seed: int, strategies: list[str], out: Path,
     return {label: statistics.median(v) for label, v in times.items() if v}
 
 
-def _retimed_table(retimed: dict, ours: str, base: str) -> list[str]:
+def _retimed_table(retimed: dict, labels: list[str]) -> list[str]:
+    """One row per model: every label's build, then the first label against the last and eager."""
+    ours, base = labels[0], labels[-1]
     lines = [
-        f"| model | trials/task | {ours} ms | {base} ms | untuned ms | PyTorch eager ms | "
-        f"{ours} vs {base} | {ours} vs eager |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| model | trials/task | {' | '.join(f'{label} ms' for label in labels)} | untuned ms | "
+        f"PyTorch eager ms | {ours} vs {base} | {ours} vs eager |",
+        "|---" * (len(labels) + 6) + "|",
     ]
     for (name, trials), ms in sorted(retimed.items()):
         eager = ms.get("eager")
         lines.append(
-            f"| {name} | {trials} | {ms[ours]:.3f} | {ms[base]:.3f} | {ms['untuned']:.3f} | "
-            f"{f'{eager:.3f}' if eager else '-'} | {ms[base] / ms[ours]:.2f}x | "
-            f"{f'{eager / ms[ours]:.2f}x' if eager else '-'} |"
+            f"| {name} | {trials} | "
+            f"{' | '.join(f'{ms[label]:.3f}' if label in ms else '-' for label in labels)} | "
+            f"{ms['untuned']:.3f} | {f'{eager:.3f}' if eager else '-'} | "
+            f"{f'{ms[base] / ms[ours]:.2f}x' if ours in ms and base in ms else '-'} | "
+            f"{f'{eager / ms[ours]:.2f}x' if eager and ours in ms else '-'} |"
         )
     return lines
 
@@ -138,7 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="decoder_block,encoder_layer,resnet_blocks")
-    parser.add_argument("--strategies", default="llm,evolutionary")
+    parser.add_argument(
+        "--strategies",
+        default="llm,evolutionary",
+        help="comma-separated; LABEL:STRATEGY runs STRATEGY under LABEL (two commits in one --out)",
+    )
     parser.add_argument("--trials", default="32", help="trials per task, comma-separated")
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--out", required=True)
@@ -151,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     strategies = args.strategies.split(",")
+    labels = [strategy.partition(":")[0] for strategy in strategies]
     if not args.report_only:
         for trials in (int(t) for t in args.trials.split(",")):
             for name in args.models.split(","):
@@ -172,12 +185,12 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "Recorded by each run (its own process, one after another):",
         "",
-        *_table(runs, strategies[0], strategies[-1]),
+        *_table(runs, labels[0], labels[-1]),
     ]
     if args.retime:
         groups = sorted({(r["name"], r["trials_per_task"], r["seed"]) for r in runs})
         retimed = {
-            (name, trials): _retime(name, trials, seed, strategies, out, args.retime)
+            (name, trials): _retime(name, trials, seed, labels, out, args.retime)
             for name, trials, seed in groups
         }
         lines += [
@@ -185,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             f"Re-timed: every build of a model in one process, {args.retime} interleaved rounds "
             "(median of the rounds' medians):",
             "",
-            *_retimed_table(retimed, strategies[0], strategies[-1]),
+            *_retimed_table(retimed, labels),
         ]
     publish_section(lines, "python/bench_models.py", argv, SECTION, args.write_benchmarks)
     return 0
