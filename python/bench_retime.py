@@ -27,12 +27,26 @@ from tvm_llm_sched.bench.floors import exp_pass, full_reduction_schedules
 from tvm_llm_sched.bench.report import publish_section
 from tvm_llm_sched.bench.retime import best_program, retime_interleaved
 from tvm_llm_sched.bench.store import BenchStore
+from tvm_llm_sched.errors import WorkloadError
 from tvm_llm_sched.hardware import resolve_target, use_target_cores
 from tvm_llm_sched.measure.timing import arg_shapes
 from tvm_llm_sched.verify import verify
 from tvm_llm_sched.workloads import load_workload
 
 SECTION = "## Re-timed best programs and floors"
+
+
+def _workload(name: str, work_dir: Path):
+    """A te_workload by its name; a TVMScript workload (its run records only the file's stem) as
+    its tuning database recorded the module."""
+    try:
+        return load_workload(name)
+    except WorkloadError:
+        from tvm.s_tir import meta_schedule as ms
+
+        database = ms.database.JSONDatabase(work_dir=str(work_dir), allow_missing=False)
+        mod = database.get_all_tuning_records()[0].workload.mod
+        return dataclasses.replace(load_workload(mod), name=name)
 
 
 def _floors(workload_name: str, mod) -> tuple[dict[str, object], bool]:
@@ -142,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     for item in runs:
         by_workload[item.run.workload].append(item)
     for name, wl_runs in by_workload.items():
-        workload = load_workload(name)
+        workload = _workload(name, wl_runs[0].store.work_dir(wl_runs[0].run.run_id))
         mods, recorded, checked = {}, {}, {}
         for item in sorted(wl_runs, key=lambda r: (r.strategy, r.run.seed)):
             best = best_program(item.store.work_dir(item.run.run_id), workload.mod)
