@@ -18,42 +18,27 @@ from tvm_llm_sched.proposers import ExpertPolicy
 from tvm_llm_sched.search.chain import follow
 from tvm_llm_sched.search.facts import decision_facts
 
-# A linear layer y = x @ w + b with a 4 MiB weight: larger than the L2 of the CPUs we run on.
-_LINEAR = """
-# from tvm.script import ir as I
-# from tvm.script import tirx as T
-
-@I.ir_module
-class Module:
-    @T.prim_func(s_tir=True)
-    def main(x: T.Buffer((64, 1024), "float32"), w: T.Buffer((1024, 1024), "float32"),
-             b: T.Buffer((1024,), "float32"), y: T.Buffer((64, 1024), "float32")):
-        T.func_attr({"tirx.noalias": True})
-        acc = T.sblock_alloc_buffer((64, 1024))
-        for i, j, k in T.grid(64, 1024, 1024):
-            with T.sblock("matmul"):
-                vi, vj, vk = T.axis.remap("SSR", [i, j, k])
-                with T.init():
-                    acc[vi, vj] = T.float32(0.0)
-                acc[vi, vj] = acc[vi, vj] + x[vi, vk] * w[vk, vj]
-        for i, j in T.grid(64, 1024):
-            with T.sblock("bias"):
-                vi, vj = T.axis.remap("SS", [i, j])
-                y[vi, vj] = acc[vi, vj] + b[vj]
-"""
 _WEIGHT_BYTES = 1024 * 1024 * 4
 
 
 @pytest.fixture(scope="module")
-def linear(tmp_path_factory):
-    """The linear layer as a workload file, and its MetaSchedule design spaces."""
+def linear():
+    """A linear layer y = x @ w + b with a 4 MiB weight (larger than the L2 of the CPUs we run
+    on), and its MetaSchedule design spaces."""
+    import tvm
+    from tvm import te
+
     from tvm_llm_sched.steps import State
     from tvm_llm_sched.workloads import load_workload
 
-    path = tmp_path_factory.mktemp("linear") / "linear.py"
-    path.write_text(_LINEAR)
-    mod = load_workload(str(path)).mod
-    return str(path), mod, State.design_spaces(mod, host_target(), rand_state=1)
+    x = te.placeholder((64, 1024), name="x")
+    w = te.placeholder((1024, 1024), name="w")
+    b = te.placeholder((1024,), name="b")
+    k = te.reduce_axis((0, 1024), name="k")
+    acc = te.compute((64, 1024), lambda i, j: te.sum(x[i, k] * w[k, j], axis=k), name="matmul")
+    y = te.compute((64, 1024), lambda i, j: acc[i, j] + b[j], name="bias")
+    mod = load_workload(tvm.IRModule({"main": te.create_prim_func([x, w, b, y])})).mod
+    return "linear", mod, State.design_spaces(mod, host_target(), rand_state=1)
 
 
 @functools.cache
@@ -65,9 +50,9 @@ def test_facts_list_the_inputs_each_spatial_loop_reuses(linear):
     _, mod, spaces = linear
     for state in spaces:
         tiles = _tiles(state.schedule, mod)
-        assert (tiles["vi"].reused, tiles["vi"].reused_bytes) == (("w",), (_WEIGHT_BYTES,))
-        assert (tiles["vj"].reused, tiles["vj"].reused_bytes) == (("x",), (64 * 1024 * 4,))
-        assert tiles["vk"].reduction and tiles["vk"].reused == ()
+        assert (tiles["v_i"].reused, tiles["v_i"].reused_bytes) == (("w",), (_WEIGHT_BYTES,))
+        assert (tiles["v_j"].reused, tiles["v_j"].reused_bytes) == (("x",), (64 * 1024 * 4,))
+        assert tiles["v_k"].reduction and tiles["v_k"].reused == ()
 
 
 def test_expert_reads_a_weight_larger_than_l2_about_once(linear):
@@ -78,7 +63,7 @@ def test_expert_reads_a_weight_larger_than_l2_about_once(linear):
     for state in spaces:
         states, _ = follow(ExpertPolicy(), state, workload=spec, target=host_target(), depth=6)
         tiles = _tiles((states[-1] if states else state).schedule, mod)
-        rows, cols = tiles["vi"].value, tiles["vj"].value
+        rows, cols = tiles["v_i"].value, tiles["v_j"].value
         # Each parallel (level-0) task reads the weight's columns of its column tile; the row
         # loop's level-1 steps read that part again, from L3 when it does not fit half of L2.
         part = _WEIGHT_BYTES // cols[0]
