@@ -102,7 +102,8 @@ class _Scorer:
         self.lanes = int((cpu.lanes if cpu else 0) or 8)
         self.cores = int((cpu.cores if cpu else 0) or 1)
         self.l1_floats = int((cpu.l1d_kib if cpu else 0) or 32) * 1024 // 4
-        self.l2_bytes = int((cpu.l2_kib if cpu else 0) or 256) * 1024
+        # An input's part fits when it takes at most half of L2: the task's other operands share it.
+        self.l2_share = int((cpu.l2_kib if cpu else 0) or 256) * 1024 // 2
 
     def tile_options(self, fact: TileDecision) -> list[tuple[int, ...]]:
         """Plausible tilings of one tile decision (the rule-based filter)."""
@@ -201,23 +202,24 @@ class _Scorer:
         matmuls whose reads of their 1 MiB weight came to 16, 4 and 2 MiB ran in 688, 510 and
         302 us.
         """
-        traffic = ideal = 0
-        for name, size in {
+        large = {
             name: size
             for fact, _ in spatial
             for name, size in zip(fact.reused, fact.reused_bytes, strict=False)
-            if size > self.l2_bytes // 2
-        }.items():
-            tiled = [(fact, value) for fact, value in spatial if len(value) > 2]
+            if size > self.l2_share
+        }
+        if not large:
+            return 1.0
+        tiled = [(fact, value) for fact, value in spatial if len(value) > 2]
+        traffic = 0
+        for name, size in large.items():
             reusing = [value for fact, value in tiled if name in fact.reused]
             indexing = [value for fact, value in tiled if name not in fact.reused]
-            part = size / math.prod(value[0] for value in indexing)
             reads = math.prod(value[0] for value in reusing)
-            if part > self.l2_bytes // 2:  # half: the task's other operands share L2
+            if size / math.prod(value[0] for value in indexing) > self.l2_share:
                 reads *= math.prod(value[1] for value in reusing)
             traffic += size * reads
-            ideal += size
-        return (ideal / traffic) ** 0.5 if traffic else 1.0
+        return (sum(large.values()) / traffic) ** 0.5
 
 
 class ExpertPolicy(Proposer):
