@@ -63,49 +63,108 @@ def _run_one(name: str, label: str, trials: int, seed: int, out: Path) -> dict:
 
 
 def _retime(name: str, trials: int, seed: int, labels: list[str], out: Path, rounds: int):
-    """Every build of one model side by side in this process: the strategies' tuned builds, the
-    untuned build and the eager reference, timed in ``rounds`` interleaved rounds (medians)."""
+    """Every build of one model and the eager reference, each timed in a fresh process.
+
+    Timing the builds in one process beside PyTorch moved whole-model latencies by up to 30 %
+    between passes (two thread pools, allocator and cache state left by the previous build). Here
+    each build is compiled once and exported as a library; every round starts one process per
+    build (TVM only, no PyTorch) and one for eager (which never runs TVM), in a new random order.
+    Returns per label the median of the rounds' medians and the rounds' max/min ratio.
+    """
+    import random
+
+    import numpy as np
     import tvm
 
     from tvm_llm_sched.relax.pipeline import prepare_for_tuning, resolve_target
-    from tvm_llm_sched.relax.tune_model import LoadedBuild, apply_records, reference_latency_ms
+    from tvm_llm_sched.relax.tune_model import apply_records
 
     model = _models()[name]()
     target = resolve_target()
     prepared = prepare_for_tuning(model.mod, target)
-    builds = {}
+    build_dir = out / "retime" / f"{name}__s{seed}__t{trials}"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    inputs = build_dir / "inputs.npz"
+    np.savez(inputs, *model.inputs)
+    libraries = {}
     for label in labels:
         work_dir = out / "work" / f"{name}__{label}__s{seed}__t{trials}"
         if work_dir.is_dir():
-            applied = apply_records(prepared, work_dir, target)
-            builds[label] = LoadedBuild.load(tvm.compile(applied, target), model.inputs)
-    builds["untuned"] = LoadedBuild.load(tvm.compile(model.mod, target), model.inputs)
-    times: dict[str, list[float]] = {label: [] for label in [*builds, "eager"]}
-    for _ in range(rounds):
-        for label, build in builds.items():
-            times[label].append(build.latency_ms())
-        eager = reference_latency_ms(model)
-        if eager is not None:
-            times["eager"].append(eager)
-    return {label: statistics.median(v) for label, v in times.items() if v}
+            libraries[label] = build_dir / f"{label}.so"
+            executable = tvm.compile(apply_records(prepared, work_dir, target), target)
+            executable.export_library(str(libraries[label]))
+    libraries["untuned"] = build_dir / "untuned.so"
+    tvm.compile(model.mod, target).export_library(str(libraries["untuned"]))
+    commands = {
+        label: ["--time-build", str(library), str(inputs)] for label, library in libraries.items()
+    }
+    if model.reference is not None:
+        commands["eager"] = ["--time-eager", name]
+    times: dict[str, list[float]] = {label: [] for label in commands}
+    for round_index in range(rounds):
+        order = list(commands)
+        random.Random(round_index).shuffle(order)
+        for label in order:
+            times[label].append(_time_in_fresh_process(commands[label]))
+    return {label: (statistics.median(ms), max(ms) / min(ms)) for label, ms in times.items() if ms}
+
+
+def _time_in_fresh_process(arguments: list[str]) -> float:
+    """Run this script with ``arguments`` in a new interpreter; it prints one latency in ms."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, __file__, *arguments], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"timing {arguments} failed:\n{done.stderr[-2000:]}")
+    return float(done.stdout.split()[-1])
+
+
+def _time_build(library: str, inputs: str) -> float:
+    """Median latency (ms) of an exported Relax build's ``main`` on saved inputs."""
+    import numpy as np
+    import tvm
+
+    from tvm_llm_sched.relax.tune_model import LoadedBuild
+
+    with np.load(inputs) as arrays:
+        values = [arrays[key] for key in sorted(arrays.files, key=lambda k: int(k.split("_")[1]))]
+    return LoadedBuild.load(tvm.runtime.load_module(library), values).latency_ms()
+
+
+def _time_eager(name: str) -> float:
+    """Median latency (ms) of a PyTorch model's eager run (TVM only imports it, never runs it)."""
+    from tvm_llm_sched.relax.tune_model import reference_latency_ms
+
+    model = _models()[name]()
+    latency = reference_latency_ms(model)
+    if latency is None:
+        raise SystemExit(f"{name} has no eager reference")
+    return latency
 
 
 def _retimed_table(retimed: dict, labels: list[str]) -> list[str]:
-    """One row per model: every label's build, then the first label against the last and eager."""
+    """One row per model: every label's build, then the first label against the last and eager.
+    Each cell is the median over rounds and, in brackets, the rounds' max/min ratio."""
     ours, base = labels[0], labels[-1]
     lines = [
         f"| model | trials/task | {' | '.join(f'{label} ms' for label in labels)} | untuned ms | "
         f"PyTorch eager ms | {ours} vs {base} | {ours} vs eager |",
         "|---" * (len(labels) + 6) + "|",
     ]
+
+    def cell(ms: dict, label: str) -> str:
+        return f"{ms[label][0]:.3f} ({ms[label][1]:.2f})" if label in ms else "-"
+
+    def ratio(ms: dict, slower: str, faster: str) -> str:
+        return f"{ms[slower][0] / ms[faster][0]:.2f}x" if slower in ms and faster in ms else "-"
+
     for (name, trials), ms in sorted(retimed.items()):
-        eager = ms.get("eager")
         lines.append(
-            f"| {name} | {trials} | "
-            f"{' | '.join(f'{ms[label]:.3f}' if label in ms else '-' for label in labels)} | "
-            f"{ms['untuned']:.3f} | {f'{eager:.3f}' if eager else '-'} | "
-            f"{f'{ms[base] / ms[ours]:.2f}x' if ours in ms and base in ms else '-'} | "
-            f"{f'{eager / ms[ours]:.2f}x' if eager and ours in ms else '-'} |"
+            f"| {name} | {trials} | {' | '.join(cell(ms, label) for label in labels)} | "
+            f"{cell(ms, 'untuned')} | {cell(ms, 'eager')} | {ratio(ms, base, ours)} | "
+            f"{ratio(ms, 'eager', ours)} |"
         )
     return lines
 
@@ -144,6 +203,10 @@ def _table(runs: list[dict], ours: str, base: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Run what is missing, then print (and optionally write) the section."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("--time-build", "--time-eager"):  # a re-timing child process
+        latency = _time_build(*argv[1:]) if argv[0] == "--time-build" else _time_eager(argv[1])
+        print(f"{latency:.6f}")
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="decoder_block,encoder_layer,resnet_blocks")
     parser.add_argument(
@@ -195,8 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         }
         lines += [
             "",
-            f"Re-timed: every build of a model in one process, {args.retime} interleaved rounds "
-            "(median of the rounds' medians):",
+            f"Re-timed: {args.retime} rounds; in each, every build (exported library, TVM only) "
+            "and PyTorch eager (no TVM run) timed in a fresh process of its own, in a new random "
+            "order; median of the rounds' medians, in brackets the rounds' max/min:",
             "",
             *_retimed_table(retimed, labels),
         ]
