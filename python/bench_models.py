@@ -114,7 +114,11 @@ def _time_in_fresh_process(arguments: list[str]) -> float:
     import subprocess
 
     done = subprocess.run(
-        [sys.executable, __file__, *arguments], capture_output=True, text=True, check=False
+        [sys.executable, __file__, *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,  # a hung child must not hang the benchmark
     )
     if done.returncode != 0:
         raise RuntimeError(f"timing {arguments} failed:\n{done.stderr[-2000:]}")
@@ -129,7 +133,7 @@ def _time_build(library: str, inputs: str) -> float:
     from tvm_llm_sched.relax.tune_model import LoadedBuild
 
     with np.load(inputs) as arrays:
-        values = [arrays[key] for key in sorted(arrays.files, key=lambda k: int(k.split("_")[1]))]
+        values = [arrays[f"arr_{index}"] for index in range(len(arrays.files))]  # np.savez names
     return LoadedBuild.load(tvm.runtime.load_module(library), values).latency_ms()
 
 
