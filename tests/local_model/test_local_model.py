@@ -7,7 +7,11 @@ tests hold the product to that, on real TVM, through the same code a user runs.
 from __future__ import annotations
 
 import ast
+import ctypes
 import logging
+import os
+import platform
+import signal
 import subprocess
 import sys
 
@@ -88,17 +92,35 @@ def test_leases_share_one_server():
     assert not second.server.running and settings not in lm._leases
 
 
-def test_serve_model_command(tmp_path):
-    """``tvm-llm-sched serve-model`` serves chat completions on 127.0.0.1 until interrupted."""
+_TGKILL = {"x86_64": 234, "aarch64": 131}.get(platform.machine())
+
+
+def _interrupt_a_server_thread(pid: int) -> None:
+    """Ctrl-C as the kernel may deliver it: to one of the process's other (llama.cpp) threads."""
+    tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid)
+    assert tids, "the server runs no thread of its own"
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.syscall(_TGKILL, pid, tids[-1], signal.SIGINT) == 0, ctypes.get_errno()
+
+
+@pytest.mark.parametrize("receiver", ["process", "server thread"])
+def test_serve_model_command(tmp_path, receiver):
+    """``tvm-llm-sched serve-model`` serves chat completions on 127.0.0.1 until interrupted, and
+    stops cleanly whichever of its threads the interrupt reaches (one that reached a llama.cpp
+    thread used to leave the command waiting for good)."""
     import threading
 
     from tvm_llm_sched.testing import free_port
 
+    if receiver == "server thread" and (_TGKILL is None or not os.path.isdir("/proc/self/task")):
+        pytest.skip("thread-directed signals are sent with Linux's tgkill")
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-c", _MAIN, "serve-model", "--port", str(port), "--threads", "1"],
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C's default disposition, whatever the test process inherited or set.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     lines: list[str] = []
     serving = threading.Event()
@@ -119,10 +141,14 @@ def test_serve_model_command(tmp_path):
         body = {"messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 4}
         reply = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=60).json()
         assert reply["usage"]["completion_tokens"] >= 1
+        if receiver == "process":
+            proc.send_signal(signal.SIGINT)  # Ctrl-C
+        else:
+            _interrupt_a_server_thread(proc.pid)
+        assert proc.wait(timeout=60) == 0, "".join(lines)
     finally:
-        proc.send_signal(2)  # Ctrl-C
-        proc.wait(timeout=120)
+        if proc.poll() is None:
+            proc.kill()
         reader.join(timeout=10)
     err = "".join(lines)
     assert "serving SmolLM2-135M-Instruct.Q4_1 at" in err
-    assert proc.returncode == 0

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -38,10 +41,31 @@ def serve_model(
     except LocalModelError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    typer.echo(f"serving {server.model} at {server.base_url}", err=True)
-    try:
-        threading.Event().wait()
+    try:  # from here on, Ctrl-C (even during the echo) ends in a clean stop
+        typer.echo(f"serving {server.model} at {server.base_url}", err=True)
+        # Poll, not one endless wait: Ctrl-C delivered to one of llama.cpp's threads only flags
+        # the handler, which runs once the main thread wakes (an endless wait hung for good).
+        while True:
+            time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
-        server.close()
+        _close_within(server, CLOSE_TIMEOUT_S)
+
+
+CLOSE_TIMEOUT_S = 30.0
+"""How long ``serve-model`` waits for the server to stop after Ctrl-C before exiting anyway."""
+
+
+def _close_within(server: Any, timeout_s: float) -> None:
+    """Stop ``server``; if the binding has not stopped it within ``timeout_s``, end the process.
+
+    The process is exiting either way: a native server thread that does not stop must not keep
+    the command alive (the port is released when the process ends).
+    """
+    closer = threading.Thread(target=server.close, daemon=True)
+    closer.start()
+    closer.join(timeout_s)
+    if closer.is_alive():
+        typer.echo(f"the server did not stop within {timeout_s:.0f} s: exiting anyway", err=True)
+        os._exit(0)
