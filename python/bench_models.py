@@ -31,6 +31,7 @@ def _models() -> dict[str, Callable[[], object]]:
 
     return {
         "mlp": examples.mlp,
+        "embedding_mlp": examples.embedding_mlp,
         "decoder_block": examples.decoder_block,
         "encoder_layer": examples.torch_encoder_layer,
         "resnet_blocks": examples.torch_resnet_blocks,

@@ -28,6 +28,7 @@ _EXPORTS = {
     "host_target": "tvm_llm_sched.hardware",
     "use_target_cores": "tvm_llm_sched.hardware",
     "local_builder": "tvm_llm_sched.tvm_compat",
+    "local_runner": "tvm_llm_sched.tvm_compat",
     "native_backend": "tvm_llm_sched.native",
     "errors": "tvm_llm_sched.errors",
 }
@@ -45,6 +46,7 @@ __all__ = [
     "host_target",
     "load_workload",
     "local_builder",
+    "local_runner",
     "native_backend",
     "tune_workload",
     "use_target_cores",
@@ -58,7 +60,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ loads t
     from .proposers import create as create_proposer
     from .search import LLMGuidedSearch, LLMMutatorProbability, SearchConfig
     from .tune import tune_workload
-    from .tvm_compat import local_builder
+    from .tvm_compat import local_builder, local_runner
     from .workloads import load_workload
 
 

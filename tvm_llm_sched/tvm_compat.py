@@ -6,6 +6,7 @@ import contextlib
 import inspect
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ logger = logging.getLogger("tvm_llm_sched")
 
 _tensor_intrin_loaded = False
 _builder_fix_installed = False
+_runner_fix_installed = False
 
 BUILDER_FIX_ENV = "TVM_LLM_SCHED_BUILDER_FIX"
 """Set to ``0`` to keep MetaSchedule's default ``LocalBuilder`` as it is (see
@@ -138,20 +140,9 @@ def install_builder_fix() -> bool:
         return True
     if builder_fix_disabled():
         return False
-    import cloudpickle
     from tvm.s_tir.meta_schedule.builder import Builder
 
-    original = Builder.create
-
-    def create(kind: str = "local", *args: Any, **kwargs: Any) -> Any:
-        if kind == "local" and kwargs.get("initializer") is None:
-            # Ship the initializer by value: popen workers do not see our sys.path additions.
-            cloudpickle.register_pickle_by_value(sys.modules[__name__])
-            kwargs["initializer"] = fast_worker_imports
-        return original(kind, *args, **kwargs)
-
-    create.__doc__ = original.__doc__
-    Builder.create = staticmethod(create)
+    _default_for_local(Builder, "initializer", fast_worker_imports)
     _builder_fix_installed = True
     logger.info(
         "MetaSchedule's default LocalBuilder now imports tvm.s_tir.tensor_intrin fast in its "
@@ -159,6 +150,89 @@ def install_builder_fix() -> bool:
         BUILDER_FIX_ENV,
     )
     return True
+
+
+def _default_for_local(cls: Any, argument: str, value: Any) -> None:
+    """Make ``cls.create("local", ...)`` pass ``argument=value`` when the caller gave none.
+
+    ``value`` must be a function of this module: it is shipped to popen workers by value, since
+    they do not see this process's ``sys.path`` additions.
+    """
+    import cloudpickle
+
+    original = cls.create
+
+    def create(kind: str = "local", *args: Any, **kwargs: Any) -> Any:
+        if kind == "local" and kwargs.get(argument) is None:
+            cloudpickle.register_pickle_by_value(sys.modules[__name__])
+            kwargs[argument] = value
+        return original(kind, *args, **kwargs)
+
+    create.__doc__ = original.__doc__
+    cls.create = staticmethod(create)
+
+
+_INTEGER_DTYPE = re.compile(r"u?int(\d+)")
+
+
+def alloc_in_bounds_arguments(device: Any, args_info: Any, alloc_repeat: int) -> list[list[Any]]:
+    """MetaSchedule's ``default_alloc_argument``, with wide integer tensors filled with zeros.
+
+    TVM 0.27's measurement fill writes float bit patterns into int32/int64 tensors (values near
+    1e9 / 4e18), so a task that indexes with an integer input (``take``, an embedding lookup,
+    a gather) reads far out of bounds and kills the runner's worker: such a task never gets a
+    measurement. Zero is a valid index on every non-empty axis; floats (and 8-bit integers, which
+    the fill already keeps in 1..9) are filled as before. The signature is ``LocalRunner``'s
+    ``f_alloc_argument``.
+    """
+    import numpy as np
+    import tvm
+    from tvm.s_tir.meta_schedule.runner.utils import alloc_argument_common
+
+    random_fill = tvm.get_global_func("tvm.contrib.random.random_fill_for_measure")
+
+    def fill(arg: Any) -> None:
+        dtype = str(arg.dtype)
+        wide_integer = _INTEGER_DTYPE.fullmatch(dtype)
+        if wide_integer and int(wide_integer.group(1)) > 8:
+            arg.copyfrom(np.zeros(tuple(arg.shape), dtype=dtype))
+        else:
+            random_fill(arg)
+
+    return alloc_argument_common(fill, device, args_info, alloc_repeat)
+
+
+def install_runner_fix() -> None:
+    """Give MetaSchedule's default runner :func:`alloc_in_bounds_arguments`; once per process.
+
+    ``ms.tune_tir`` (``runner="local"``, its default) and the Relax tuning passes make their runner
+    with ``Runner.create("local", ...)``; after this call such a runner without an
+    ``f_alloc_argument`` of its own fills wide integer inputs with zeros, so tasks that index with
+    an input tensor are measured instead of crashing the runner. A runner object the user passes
+    is never touched. ``LLMGuidedSearch()``, ``use_strategy`` and the benchmark harness call this,
+    whatever strategy tunes: it changes what every strategy can measure, not how it searches.
+    """
+    global _runner_fix_installed
+    if _runner_fix_installed:
+        return
+    from tvm.s_tir.meta_schedule.runner import Runner
+
+    _default_for_local(Runner, "f_alloc_argument", alloc_in_bounds_arguments)
+    _runner_fix_installed = True
+
+
+def local_runner(**kwargs: Any) -> Any:
+    """MetaSchedule's ``LocalRunner`` allocating with :func:`alloc_in_bounds_arguments`.
+
+    Keyword arguments go to ``LocalRunner``.
+    """
+    import cloudpickle
+    from tvm.s_tir.meta_schedule.runner import LocalRunner
+
+    if "f_alloc_argument" in kwargs:
+        raise ValueError("local_runner sets the allocation function itself")
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    return LocalRunner(f_alloc_argument=alloc_in_bounds_arguments, **kwargs)
 
 
 def lean_build(mod: Any, target: Any, _params: Any) -> Any:

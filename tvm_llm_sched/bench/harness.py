@@ -20,7 +20,7 @@ from pathlib import Path
 from ..hardware import detect_cpu, resolve_target, use_target_cores
 from ..search.strategies import StrategySpec, parse_strategies
 from ..tune.driver import default_callbacks, run_tune_tir
-from ..tvm_compat import require_xgboost
+from ..tvm_compat import local_runner, require_xgboost
 from ..workloads import Workload, load_workload
 from .builders import make_builder
 from .config import BenchConfig
@@ -83,7 +83,6 @@ def tune_one(
 
     With ``quiet``, MetaSchedule logs to the work_dir's files only, not the console.
     """
-    from tvm.s_tir import meta_schedule as ms
 
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     attempt = store.begin_attempt(
@@ -106,7 +105,7 @@ def tune_one(
     recorder = Recorder(on_iteration=record_iteration)
     cores = detect_cpu(target).cores
     builder = make_builder(config.builder, max_workers=cores, timeout_s=config.builder_timeout_s)
-    runner = ms.runner.LocalRunner(
+    runner = local_runner(
         timeout_sec=config.runner_timeout_s, evaluator_config=config.evaluator.evaluator_config()
     )
     recorder.start()

@@ -1,7 +1,8 @@
-"""Example models to tune end to end: an MLP and a transformer decoder block written with
-``tvm.relax.frontend.nn`` (no extra dependency), and PyTorch's ``TransformerEncoderLayer`` and a
-small ResNet-style CNN imported through ``torch.export`` (the ``torch`` extra). Weights are random
-and seeded, bound into the module as constants, as an importer leaves them."""
+"""Example models to tune end to end: an MLP, an embedding lookup feeding an MLP, and a transformer
+decoder block written with ``tvm.relax.frontend.nn`` (no extra dependency), and PyTorch's
+``TransformerEncoderLayer`` and a small ResNet-style CNN imported through ``torch.export`` (the
+``torch`` extra). Weights are random and seeded, bound into the module as constants, as an importer
+leaves them."""
 
 from __future__ import annotations
 
@@ -47,6 +48,24 @@ def mlp(batch: int = 32, d_in: int = 256, hidden: int = 512, d_out: int = 256, s
             return self.fc2(nn.op.relu(self.fc1(x)))
 
     return _from_nn(MLP(), {"x": ((batch, d_in), "float32")}, "mlp", seed)
+
+
+def embedding_mlp(
+    tokens: int = 64, vocab: int = 8192, d_model: int = 256, hidden: int = 512, seed: int = 0
+) -> Model:
+    """Token ids -> embedding rows (a ``take`` on an integer input) -> two linear layers."""
+    from tvm.relax.frontend import nn
+
+    class EmbeddingMLP(nn.Module):
+        def __init__(self) -> None:
+            self.embed = nn.Embedding(vocab, d_model)
+            self.fc1 = nn.Linear(d_model, hidden)
+            self.fc2 = nn.Linear(hidden, d_model)
+
+        def forward(self, ids: nn.Tensor) -> nn.Tensor:
+            return self.fc2(nn.op.relu(self.fc1(self.embed(ids))))
+
+    return _from_nn(EmbeddingMLP(), {"ids": ((tokens,), "int64")}, "embedding_mlp", seed)
 
 
 def decoder_block(

@@ -88,9 +88,10 @@ def _hook() -> None:
     from tvm.s_tir.meta_schedule.database import Database
     from tvm.s_tir.meta_schedule.search_strategy import SearchStrategy
 
-    from ..tvm_compat import install_builder_fix
+    from ..tvm_compat import install_builder_fix, install_runner_fix
 
     install_builder_fix()
+    install_runner_fix()
     _originals["strategy"] = SearchStrategy.create
     _originals["database"] = Database.create
     _originals["apply"] = relax_transform_impl.MetaScheduleApplyDatabase

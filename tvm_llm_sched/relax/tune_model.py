@@ -284,7 +284,9 @@ def tune_model(
     from tvm.s_tir import meta_schedule as ms
 
     from ..tune.driver import default_callbacks, quiet_console
+    from ..tvm_compat import install_runner_fix
 
+    install_runner_fix()  # embedding lookups (take) index with an integer input
     target = resolve_target(target)
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)

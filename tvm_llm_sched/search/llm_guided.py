@@ -41,6 +41,7 @@ from ..tvm_compat import (
     BUILDER_FIX_ENV,
     builder_fix_disabled,
     install_builder_fix,
+    install_runner_fix,
     preload_tensor_intrin,
 )
 from .config import SearchConfig
@@ -130,9 +131,11 @@ class LLMGuidedSearch(PySearchStrategy):
         self._speculative_history: History | None = None
         self._iteration_frontier: list[Frontier] = []
         # ms.tune_tir builds its TuneContext after this constructor runs: make that import fast,
-        # and give the workers of its default builder the same fast import.
+        # and give the workers of its default builder the same fast import; its default runner
+        # must be able to measure tasks that index with an integer input.
         preload_tensor_intrin()
         install_builder_fix()
+        install_runner_fix()
         self._timeouts_reported = False
         self._users: _ProposerUsers | None = None  # shared with clones when we made the proposer
         self._using = False

@@ -269,7 +269,12 @@ def tune_workload(
     from ..hardware import detect_cpu, resolve_target, target_to_dict, use_target_cores
     from ..measure import MeasurementStore, recording_measurer, replaying_measurer
     from ..measure.timing import EvaluatorSettings, time_unscheduled
-    from ..tvm_compat import local_builder, preload_tensor_intrin, require_xgboost
+    from ..tvm_compat import (
+        install_runner_fix,
+        local_builder,
+        preload_tensor_intrin,
+        require_xgboost,
+    )
     from ..workloads import load_workload
     from .progress import ProgressCallback
 
@@ -293,6 +298,7 @@ def tune_workload(
     workload = load_workload(workload)
     target = resolve_target(target)
     use_target_cores(target)
+    install_runner_fix()  # every strategy's "local" runner measures integer-indexed tasks
     builder, runner = local_builder(), runner if runner is not None else "local"
     if replay is not None:
         builder, runner = replay.builder, replay.runner
