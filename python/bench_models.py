@@ -38,9 +38,11 @@ def _models() -> dict[str, Callable[[], object]]:
     }
 
 
-def _run_one(name: str, label: str, trials: int, seed: int, out: Path) -> dict:
+def _run_one(
+    name: str, label: str, trials: int, seed: int, out: Path, weight_prepack: bool = False
+) -> dict:
     """One run; ``label`` is a strategy name or ``LABEL:STRATEGY`` (e.g. ``llm-new:llm``, to
-    keep runs of two commits apart in one ``out``)."""
+    keep runs of two commits, or with and without weight prepacking, apart in one ``out``)."""
     from tvm_llm_sched.relax import tune_model
 
     label, _, strategy = label.partition(":")
@@ -56,6 +58,7 @@ def _run_one(name: str, label: str, trials: int, seed: int, out: Path) -> dict:
         work_dir=out / "work" / path.stem,
         seed=seed,
         progress=False,
+        weight_prepack=weight_prepack,
     )
     data = {**result.to_json(), "name": name, "strategy": label, "seed": seed}
     path.write_text(json.dumps(data, indent=2))
@@ -82,17 +85,21 @@ def _retime(name: str, trials: int, seed: int, labels: list[str], out: Path, rou
 
     model = _models()[name]()
     target = resolve_target()
-    prepared = prepare_for_tuning(model.mod, target)
     build_dir = out / "retime" / f"{name}__s{seed}__t{trials}"
     build_dir.mkdir(parents=True, exist_ok=True)
     inputs = build_dir / "inputs.npz"
     np.savez(inputs, *model.inputs)
     libraries = {}
     for label in labels:
-        work_dir = out / "work" / f"{name}__{label}__s{seed}__t{trials}"
-        if work_dir.is_dir():
+        stem = f"{name}__{label}__s{seed}__t{trials}"
+        work_dir, run = out / "work" / stem, out / f"{stem}.json"
+        if work_dir.is_dir() and run.is_file():
+            prepack = json.loads(run.read_text()).get("weight_prepack", False)
+            prepared = prepare_for_tuning(model.mod, target, weight_prepack=prepack)
             libraries[label] = build_dir / f"{label}.so"
-            executable = tvm.compile(apply_records(prepared, work_dir, target), target)
+            executable = tvm.compile(
+                apply_records(prepared, work_dir, target, weight_prepack=prepack), target
+            )
             executable.export_library(str(libraries[label]))
     libraries["untuned"] = build_dir / "untuned.so"
     tvm.compile(model.mod, target).export_library(str(libraries["untuned"]))
@@ -154,9 +161,9 @@ def _retimed_table(retimed: dict, labels: list[str]) -> list[str]:
     Each cell is the median over rounds and, in brackets, the rounds' max/min ratio."""
     ours, base = labels[0], labels[-1]
     lines = [
-        f"| model | trials/task | {' | '.join(f'{label} ms' for label in labels)} | untuned ms | "
-        f"PyTorch eager ms | {ours} vs {base} | {ours} vs eager |",
-        "|---" * (len(labels) + 6) + "|",
+        f"| model | trials/task | seed | {' | '.join(f'{label} ms' for label in labels)} | "
+        f"untuned ms | PyTorch eager ms | {ours} vs {base} | {ours} vs eager |",
+        "|---" * (len(labels) + 7) + "|",
     ]
 
     def cell(ms: dict, label: str) -> str:
@@ -165,9 +172,9 @@ def _retimed_table(retimed: dict, labels: list[str]) -> list[str]:
     def ratio(ms: dict, slower: str, faster: str) -> str:
         return f"{ms[slower][0] / ms[faster][0]:.2f}x" if slower in ms and faster in ms else "-"
 
-    for (name, trials), ms in sorted(retimed.items()):
+    for (name, trials, seed), ms in sorted(retimed.items()):
         lines.append(
-            f"| {name} | {trials} | {' | '.join(cell(ms, label) for label in labels)} | "
+            f"| {name} | {trials} | {seed} | {' | '.join(cell(ms, label) for label in labels)} | "
             f"{cell(ms, 'untuned')} | {cell(ms, 'eager')} | {ratio(ms, base, ours)} | "
             f"{ratio(ms, 'eager', ours)} |"
         )
@@ -227,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
         "--retime", type=int, default=0, metavar="ROUNDS", help="re-time all builds interleaved"
     )
     parser.add_argument("--write-benchmarks", default=None)
+    parser.add_argument(
+        "--weight-prepack",
+        action="store_true",
+        help="tune these runs with weight prepacking (give them labels of their own)",
+    )
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -237,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             for name in args.models.split(","):
                 for seed in (int(s) for s in args.seeds.split(",")):
                     for strategy in strategies:
-                        _run_one(name, strategy, trials, seed, out)
+                        _run_one(name, strategy, trials, seed, out, args.weight_prepack)
     runs = [json.loads(p.read_text()) for p in sorted(out.glob("*__*.json"))]
     from tvm_llm_sched.hardware import detect_cpu, host_target
 
@@ -258,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.retime:
         groups = sorted({(r["name"], r["trials_per_task"], r["seed"]) for r in runs})
         retimed = {
-            (name, trials): _retime(name, trials, seed, labels, out, args.retime)
+            (name, trials, seed): _retime(name, trials, seed, labels, out, args.retime)
             for name, trials, seed in groups
         }
         lines += [

@@ -173,3 +173,36 @@ def test_an_embedding_lookup_task_is_tuned(tmp_path, strategy):
     assert any("take" in name for name in names), names
     assert all(t.scheduled and t.best_us is not None for t in result.tasks), result.tasks
     assert result.max_error_vs_untuned < 1e-4
+
+
+@pytest.mark.tuning
+def test_weight_prepack_rewrites_the_weights_and_keeps_the_outputs(tmp_path):
+    """With ``weight_prepack`` the matmul tasks see their weights as layout-free, the tuned
+    schedules store them in the layout they read, and the constants are rewritten at compile
+    time: the model keeps its inputs and its outputs."""
+    from tvm_llm_sched.relax.pipeline import prepare_for_tuning, resolve_target
+    from tvm_llm_sched.relax.tune_model import apply_records
+
+    model = examples.mlp(batch=8, d_in=64, hidden=64, d_out=64)
+    target = resolve_target()
+    prepared = prepare_for_tuning(model.mod, target, weight_prepack=True)
+    funcs = [(gv.name_hint, f) for gv, f in prepared.functions_items()]
+    marked = [n for n, f in funcs if f.attrs and "layout_free_buffers" in f.attrs]
+    assert any("matmul" in name for name in marked), marked
+    result = tune_model(
+        model, trials_per_task=4, work_dir=tmp_path, progress=False, seed=0, weight_prepack=True
+    )
+    assert result.weight_prepack and all(t.scheduled for t in result.tasks)
+    assert result.max_error_vs_untuned < 1e-4
+    applied = apply_records(prepared, tmp_path, target, weight_prepack=True)
+    assert [p.name for p in applied["main"].params] == [p.name for p in model.mod["main"].params]
+    # The 2-D weights are now constants in a tiled layout, read by the renamed tuned kernels.
+    ranks = []
+
+    def constant_rank(expr):
+        if isinstance(expr, tvm.ir.expr.Constant) and hasattr(expr.value, "shape"):
+            ranks.append(len(expr.value.shape))
+
+    tvm.relax.analysis.post_order_visit(applied["main"], constant_rank)
+    assert max(ranks) > 2, ranks
+    assert any(gv.name_hint.endswith("_prepacked") for gv in applied.get_global_vars())

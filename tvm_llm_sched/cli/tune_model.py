@@ -29,6 +29,11 @@ def tune_model(
     seed: int = typer.Option(None, "--seed"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="A bar per task."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    weight_prepack: bool = typer.Option(
+        False,
+        "--weight-prepack/--no-weight-prepack",
+        help="Let schedules store weights in the layout they read (TVM's cpu_weight_prepack).",
+    ),
 ) -> None:
     """Tune MODEL's tasks, compile with the records, check outputs, print latencies and tasks."""
     from ..errors import TvmLlmSchedError
@@ -48,6 +53,7 @@ def tune_model(
             seed=seed,
             progress=progress,
             quiet=progress or as_json,  # JSON on stdout must not follow MetaSchedule's log lines
+            weight_prepack=weight_prepack,
         )
     except (TvmLlmSchedError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -9,9 +9,15 @@ PIPELINE_NAME = "llm_static_shape_tuning"
 DEFAULT_TRIALS_PER_TASK = 64
 
 
-def prepare_for_tuning(mod: Any, target: Any) -> Any:
+def prepare_for_tuning(mod: Any, target: Any, *, weight_prepack: bool = False) -> Any:
     """The passes TVM's ``static_shape_tuning`` pipeline runs before it tunes: ops decomposed
-    and legalized to TIR, ready for task extraction (call under no target or ``target``)."""
+    and legalized to TIR, ready for task extraction (call under no target or ``target``).
+
+    With ``weight_prepack`` (its ``cpu_weight_prepack``), every TIR function's constant and
+    parameter inputs are marked layout-free, so a tuned schedule may store a weight in the tiled
+    layout it reads (MetaSchedule's ``RewriteLayout``); :func:`finish_weight_prepack` then turns
+    that rewrite into a transform of the weights themselves.
+    """
     import tvm
     from tvm import relax
     from tvm.relax import transform
@@ -22,8 +28,25 @@ def prepare_for_tuning(mod: Any, target: Any) -> Any:
                 transform.DecomposeOpsForInference(),
                 transform.CanonicalizeBindings(),
                 relax.pipeline.zero_pipeline(),
+                *([transform.AttachAttrLayoutFreeBuffers()] if weight_prepack else []),
             ]
         )(mod)
+
+
+def finish_weight_prepack(mod: Any) -> Any:
+    """After the records are applied: split each layout rewrite out of its function and fold it
+    into the weights (constants are rewritten at compile time, so the model's inputs stay the
+    same; parameters of a ``num_input`` function move to its ``<name>_transform_params``)."""
+    import tvm
+    from tvm.relax import transform
+
+    return tvm.transform.Sequential(
+        [
+            transform.SplitLayoutRewritePreproc(),
+            transform.LiftTransformParams(),
+            transform.FoldConstant(),
+        ]
+    )(mod)
 
 
 def resolve_target(target: Any = None) -> Any:

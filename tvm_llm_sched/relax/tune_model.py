@@ -21,7 +21,7 @@ from ..errors import ModelError, VerificationError
 from ..measure.latency import latency_us
 from ..tune.progress import advance_bar
 from .models import Model
-from .pipeline import prepare_for_tuning, resolve_target
+from .pipeline import finish_weight_prepack, prepare_for_tuning, resolve_target
 
 logger = logging.getLogger("tvm_llm_sched.relax")
 
@@ -51,6 +51,7 @@ class ModelTuneResult:
     target: str
     work_dir: str
     trials_per_task: int
+    weight_prepack: bool
     tasks: list[TaskResult]
     tune_s: float
     tuned_ms: float
@@ -74,7 +75,9 @@ class ModelTuneResult:
         """A readable report: latencies, the per-task table, where the records are."""
         lines = [
             f"model {self.model}: {len(self.tasks)} tasks, {self.trials_per_task} trials each, "
-            f"strategy {self.strategy}, target {self.target}, tuned in {self.tune_s:.0f} s",
+            f"strategy {self.strategy}, target {self.target}"
+            + (", weights prepacked" if self.weight_prepack else "")
+            + f", tuned in {self.tune_s:.0f} s",
             f"end to end: tuned {self.tuned_ms:.3f} ms, untuned {self.untuned_ms:.3f} ms "
             f"({self.speedup:.2f}x)"
             + (f", PyTorch eager {self.reference_ms:.3f} ms" if self.reference_ms else ""),
@@ -164,14 +167,17 @@ class LoadedBuild:
         return timer(*self.args).median * 1e3
 
 
-def apply_records(prepared: Any, work_dir: str | Path, target: Any) -> Any:
+def apply_records(
+    prepared: Any, work_dir: str | Path, target: Any, *, weight_prepack: bool = False
+) -> Any:
     """A module from :func:`~tvm_llm_sched.relax.pipeline.prepare_for_tuning` with the work dir's
     best records applied (``MetaScheduleApplyDatabase``); functions without a record stay as
-    they are."""
+    they are. ``weight_prepack`` must be what the module was prepared (and tuned) with."""
     from tvm import relax
 
     with target:
-        return relax.transform.MetaScheduleApplyDatabase(str(work_dir))(prepared)
+        applied = relax.transform.MetaScheduleApplyDatabase(str(work_dir))(prepared)
+        return finish_weight_prepack(applied) if weight_prepack else applied
 
 
 def reference_latency_ms(model: Model, repeat: int = 20) -> float | None:
@@ -243,6 +249,7 @@ def tune_model(
     progress: bool = True,
     quiet: bool | None = None,
     repeat: int = 20,
+    weight_prepack: bool = False,
 ) -> ModelTuneResult:
     """Tune every task of ``model``, compile with the records applied, check and time it.
 
@@ -268,6 +275,10 @@ def tune_model(
         MetaSchedule's console at WARNING while tuning; default: when ``progress`` is on.
     repeat : int
         Timed runs of each build (the median is reported).
+    weight_prepack : bool
+        Let tuned schedules store weights in the layout they read (TVM's ``cpu_weight_prepack``;
+        see :func:`~tvm_llm_sched.relax.pipeline.prepare_for_tuning`). The weights bound into
+        the model as constants are rewritten at compile time, so its inputs stay the same.
 
     Returns
     -------
@@ -291,7 +302,7 @@ def tune_model(
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     repair_work_dir(work_dir)
-    prepared = prepare_for_tuning(model.mod, target)
+    prepared = prepare_for_tuning(model.mod, target, weight_prepack=weight_prepack)
     tasks = ms.relax_integration.extract_tasks(prepared, target)
     if not tasks:
         raise ModelError(f"model '{model.name}' has no operator MetaSchedule can tune")
@@ -327,6 +338,8 @@ def tune_model(
     for task in results:
         if not task.scheduled:
             logger.warning("task %s has no tuning record: it keeps the default schedule", task.name)
+    if weight_prepack:  # after the check: the split renames each function to <name>_prepacked
+        applied = finish_weight_prepack(applied)
 
     tuned = LoadedBuild.load(tvm.compile(applied, target), model.inputs)
     untuned = LoadedBuild.load(tvm.compile(model.mod, target), model.inputs)
@@ -341,6 +354,7 @@ def tune_model(
         target=str(target.attrs.get("mcpu", target.kind.name)),
         work_dir=str(work_dir),
         trials_per_task=trials_per_task,
+        weight_prepack=weight_prepack,
         tasks=results,
         tune_s=tune_s,
         tuned_ms=tuned.latency_ms(repeat),
