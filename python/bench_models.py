@@ -182,10 +182,11 @@ def _retimed_table(retimed: dict, labels: list[str]) -> list[str]:
 
 
 def _table(runs: list[dict], ours: str, base: str) -> list[str]:
+    """One row per model, budget and strategy: the median over its runs (``seeds`` of them)."""
     lines = [
-        "| model | tasks | trials/task | strategy | tuned ms | untuned ms | PyTorch eager ms | "
-        "tuning s | vs untuned | vs PyTorch |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| model | tasks | trials/task | strategy | seeds | tuned ms | untuned ms | "
+        "PyTorch eager ms | tuning s | vs untuned | vs PyTorch |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     keys = sorted({(r["name"], r["trials_per_task"]) for r in runs})
     ratios = []
@@ -198,8 +199,8 @@ def _table(runs: list[dict], ours: str, base: str) -> list[str]:
             torch_ms = [r["reference_ms"] for r in rows if r["reference_ms"]]
             eager = statistics.median(torch_ms) if torch_ms else None
             lines.append(
-                f"| {name} | {len(rows[0]['tasks'])} | {trials} | {strategy} | {tuned:.3f} | "
-                f"{untuned:.3f} | {f'{eager:.3f}' if eager else '-'} | "
+                f"| {name} | {len(rows[0]['tasks'])} | {trials} | {strategy} | {len(rows)} | "
+                f"{tuned:.3f} | {untuned:.3f} | {f'{eager:.3f}' if eager else '-'} | "
                 f"{statistics.median(r['tune_s'] for r in rows):.0f} | {untuned / tuned:.2f}x | "
                 f"{f'{eager / tuned:.2f}x' if eager else '-'} |"
             )
@@ -263,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         "medians of 20 timed runs of the whole model (batch 1). `untuned` is the default "
         "`tvm.compile` pipeline without tuning.",
         "",
-        "Recorded by each run (its own process, one after another):",
+        "Recorded by each run (its own process, one after another; median over seeds):",
         "",
         *_table(runs, labels[0], labels[-1]),
     ]
