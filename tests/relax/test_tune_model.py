@@ -162,13 +162,24 @@ def test_pytorch_model_tuned_end_to_end_matches_pytorch(tmp_path, torch):
 
 @pytest.mark.tuning
 @pytest.mark.parametrize("strategy", ["llm", "evolutionary"])
-def test_an_embedding_lookup_task_is_tuned(tmp_path, strategy):
+def test_an_embedding_lookup_task_is_tuned(tmp_path, monkeypatch, strategy):
     """The runner measures the integer-indexed ``take`` task (TVM's fill crashed it) whatever
-    strategy tunes, so it gets a tuning record like every other task."""
+    strategy tunes, so it gets a tuning record like every other task; every strategy also
+    builds with our builder (the stock one's workers import for 20-40 s: a process that only
+    ran EvolutionarySearch used to get it)."""
+    from tvm_llm_sched import tvm_compat
+
+    made = []
+    for name in ("local_builder", "local_runner"):
+        original = getattr(tvm_compat, name)
+        monkeypatch.setattr(
+            tvm_compat, name, lambda _o=original, _n=name, **kw: made.append(_n) or _o(**kw)
+        )
     model = examples.embedding_mlp(tokens=16, vocab=512, d_model=32)
     result = tune_model(
         model, trials_per_task=2, strategy=strategy, work_dir=tmp_path, progress=False, seed=0
     )
+    assert sorted(made) == ["local_builder", "local_runner"]
     names = [t.name for t in result.tasks]
     assert any("take" in name for name in names), names
     assert all(t.scheduled and t.best_us is not None for t in result.tasks), result.tasks

@@ -295,9 +295,8 @@ def tune_model(
     from tvm.s_tir import meta_schedule as ms
 
     from ..tune.driver import default_callbacks, quiet_console
-    from ..tvm_compat import install_runner_fix
+    from ..tvm_compat import local_builder, local_runner
 
-    install_runner_fix()  # embedding lookups (take) index with an integer input
     target = resolve_target(target)
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -320,6 +319,10 @@ def tune_model(
                 max_trials_per_task=trials_per_task,
                 num_trials_per_iter=num_trials_per_iter,
                 strategy=search,
+                # Ours for every strategy: a builder whose workers skip the slow tensor-intrinsic
+                # import, a runner that can measure embedding lookups (integer-indexed inputs).
+                builder=local_builder(),
+                runner=local_runner(),
                 measure_callbacks=[*default_callbacks(), *([bars] if bars else [])],
                 seed=seed,
             )
