@@ -66,8 +66,11 @@ def _run_one(
     return data
 
 
-def _retime(name: str, trials: int, seed: int, labels: list[str], out: Path, rounds: int):
+def _retime(name: str, trials: int, seed: int, prepacked: dict[str, bool], out: Path, rounds: int):
     """Every build of one model and the eager reference, each timed in a fresh process.
+
+    ``prepacked`` maps each label that has a run of this model, budget and seed to whether that
+    run tuned with weight prepacking (so its build is prepared the same way).
 
     Timing the builds in one process beside PyTorch moved whole-model latencies by up to 30 %
     between passes (two thread pools, allocator and cache state left by the previous build). Here
@@ -89,18 +92,17 @@ def _retime(name: str, trials: int, seed: int, labels: list[str], out: Path, rou
     build_dir.mkdir(parents=True, exist_ok=True)
     inputs = build_dir / "inputs.npz"
     np.savez(inputs, *model.inputs)
+    prepared = {
+        prepack: prepare_for_tuning(model.mod, target, weight_prepack=prepack)
+        for prepack in set(prepacked.values())
+    }
     libraries = {}
-    for label in labels:
-        stem = f"{name}__{label}__s{seed}__t{trials}"
-        work_dir, run = out / "work" / stem, out / f"{stem}.json"
-        if work_dir.is_dir() and run.is_file():
-            prepack = json.loads(run.read_text()).get("weight_prepack", False)
-            prepared = prepare_for_tuning(model.mod, target, weight_prepack=prepack)
+    for label, prepack in prepacked.items():
+        work_dir = out / "work" / f"{name}__{label}__s{seed}__t{trials}"
+        if work_dir.is_dir():
             libraries[label] = build_dir / f"{label}.so"
-            executable = tvm.compile(
-                apply_records(prepared, work_dir, target, weight_prepack=prepack), target
-            )
-            executable.export_library(str(libraries[label]))
+            applied = apply_records(prepared[prepack], work_dir, target, weight_prepack=prepack)
+            tvm.compile(applied, target).export_library(str(libraries[label]))
     libraries["untuned"] = build_dir / "untuned.so"
     tvm.compile(model.mod, target).export_library(str(libraries["untuned"]))
     commands = {
@@ -269,10 +271,18 @@ def main(argv: list[str] | None = None) -> int:
         *_table(runs, labels[0], labels[-1]),
     ]
     if args.retime:
-        groups = sorted({(r["name"], r["trials_per_task"], r["seed"]) for r in runs})
+        prepacked: dict[tuple, dict[str, bool]] = {}  # per model, budget and seed: label -> flag
+        for r in runs:
+            group = prepacked.setdefault((r["name"], r["trials_per_task"], r["seed"]), {})
+            group[r["strategy"]] = r.get("weight_prepack", False)
         retimed = {
-            (name, trials, seed): _retime(name, trials, seed, labels, out, args.retime)
-            for name, trials, seed in groups
+            group: _retime(
+                *group,
+                {label: flags[label] for label in labels if label in flags},
+                out,
+                args.retime,
+            )
+            for group, flags in sorted(prepacked.items())
         }
         lines += [
             "",
