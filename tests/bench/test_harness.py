@@ -139,3 +139,27 @@ def test_ablation_variants_tune_and_say_where_candidates_came_from(tmp_path):
     assert None not in sources["llm-no-proposer"]
     assert "proposer" not in sources["llm-no-proposer"]  # the switch really turns it off
     assert set(sources["evolutionary-no-warmup"]) == {None}  # TVM's strategies do not say
+
+
+def test_prior_fit_scores_every_measured_record_of_the_runs(bench):
+    from tvm_llm_sched.bench.prior_fit import fit, report, scored_records
+    from tvm_llm_sched.bench.store import BenchStore
+
+    config, results, _ = bench
+    store = BenchStore(config.out_dir)
+    records = []
+    for run in results.runs:
+        label, scored = scored_records(str(store.work_dir(run.run_id)), None)
+        assert label == "GMM_0"
+        # One scored record per measured trial, with the latency the run recorded.
+        measured = sorted(t.latency_us for t in run.trials if math.isfinite(t.latency_us))
+        assert sorted(lat for lat, _ in scored) == pytest.approx(measured, rel=1e-6)
+        assert all(0 < score <= 1 for _, score in scored)
+        records += scored
+    result = fit(records)
+    assert result.records == len(records)
+    assert -1 <= result.spearman <= 1 or math.isnan(result.spearman)
+    assert result.top_over_best >= 1 and 0 < result.fastest_rank <= 1
+    assert "| GMM_0 |" in report({"GMM_0": result})
+    with pytest.raises(ValueError, match="at least two"):
+        fit(records[:1])

@@ -44,6 +44,7 @@ from .facts import (
     ComputeLocationDecision,
     CpuFacts,
     Decision,
+    Facts,
     TileDecision,
 )
 
@@ -247,6 +248,14 @@ class ExpertPolicy(Proposer):
 
     def __init__(self, *, config: ExpertConfig | None = None):
         self.config = config or ExpertConfig()
+
+    @staticmethod
+    def prior(facts: Facts) -> float:
+        """The prior's score in (0, 1] of the decisions ``facts`` describe, as they are (what the
+        policy maximizes when it picks targets; ``python/prior_fit.py`` checks it against measured
+        programs)."""
+        decisions = list(facts.decisions)
+        return _Scorer(decisions, facts.cpu).score({d.name: _value(d) for d in decisions})
 
     # -- Proposer --------------------------------------------------------------------------------
     def propose(
