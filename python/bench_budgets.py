@@ -38,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference", type=int, default=64, help="budget of ours to reach")
     parser.add_argument("--plots-to", default=None, help="copy the per-workload PNGs here")
     parser.add_argument("--write-benchmarks", default=None)
+    parser.add_argument("--section", default=SECTION, help="the section's heading")
+    parser.add_argument(
+        "--plot-prefix", default="issue15_budgets_", help="file-name prefix of the copied PNGs"
+    )
     args = parser.parse_args(argv)
 
     budgets = [int(b) for b in args.budgets.split(",")]
@@ -46,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     workloads = sorted({r.workload for r in runs})
     strategies = sorted({r.strategy for r in runs}, key=lambda s: (s != args.ours, s))
     lines = [
-        SECTION,
+        args.section,
         "",
         f"Best latency (us) recorded while tuning, read at each budget off one {max(budgets)}-"
         f"trial run per strategy (seed 0); `trials to reach` is how many trials a strategy needed "
@@ -79,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             for png in Path(args.out, "plots").glob(f"{workload.replace(':', '_')}*.png"):
                 target_dir = Path(args.plots_to)
                 target_dir.mkdir(parents=True, exist_ok=True)
-                shutil.copy(png, target_dir / f"issue15_budgets_{png.name}")
+                shutil.copy(png, target_dir / f"{args.plot_prefix}{png.name}")
     for strategy in strategies:
         if strategy == args.ours:
             continue
@@ -102,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             f"workloads within {max(budgets)} trials"
             + (f" (after {after} the trials)." if reached else ".")
         )
-    publish_section(lines, "python/bench_budgets.py", argv, SECTION, args.write_benchmarks)
+    publish_section(lines, "python/bench_budgets.py", argv, args.section, args.write_benchmarks)
     return 0
 
 
