@@ -35,11 +35,15 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     by_workload: dict[str, list[tuple[float, float]]] = collections.defaultdict(list)
+    skipped = 0
     with ProcessPoolExecutor(args.jobs) as pool:
-        for label, records in pool.map(
+        for label, records, unused in pool.map(
             scored_records, args.work_dirs, [args.l2_kib] * len(args.work_dirs)
         ):
             by_workload[label] += records
+            skipped += unused
+    if skipped:
+        print(f"skipped {skipped} records or lines that do not replay or read", file=sys.stderr)
     print(report({name: fit(recs) for name, recs in by_workload.items() if len(recs) >= 8}))
 
 

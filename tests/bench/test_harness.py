@@ -141,7 +141,9 @@ def test_ablation_variants_tune_and_say_where_candidates_came_from(tmp_path):
     assert set(sources["evolutionary-no-warmup"]) == {None}  # TVM's strategies do not say
 
 
-def test_prior_fit_scores_every_measured_record_of_the_runs(bench):
+def test_prior_fit_scores_every_measured_record_of_the_runs(bench, tmp_path):
+    import shutil
+
     from tvm_llm_sched.bench.prior_fit import fit, report, scored_records
     from tvm_llm_sched.bench.store import BenchStore
 
@@ -149,8 +151,8 @@ def test_prior_fit_scores_every_measured_record_of_the_runs(bench):
     store = BenchStore(config.out_dir)
     records = []
     for run in results.runs:
-        label, scored = scored_records(str(store.work_dir(run.run_id)), None)
-        assert label == "GMM_0"
+        label, scored, skipped = scored_records(str(store.work_dir(run.run_id)), None)
+        assert (label, skipped) == ("GMM_0", 0)
         # One scored record per measured trial, with the latency the run recorded.
         measured = sorted(t.latency_us for t in run.trials if math.isfinite(t.latency_us))
         assert sorted(lat for lat, _ in scored) == pytest.approx(measured, rel=1e-6)
@@ -163,3 +165,12 @@ def test_prior_fit_scores_every_measured_record_of_the_runs(bench):
     assert "| GMM_0 |" in report({"GMM_0": result})
     with pytest.raises(ValueError, match="at least two"):
         fit(records[:1])
+    # A torn last line (a run killed mid-write) is counted, and every other record still scored.
+    original = store.work_dir(results.runs[0].run_id)
+    torn = tmp_path / "GMM_0__torn"
+    shutil.copytree(original, torn)
+    with open(torn / "database_tuning_record.json", "a") as f:
+        f.write('[0, [[["GetSBlock", [], ["main"')
+    _, scored, skipped = scored_records(str(torn), None)
+    assert skipped == 1
+    assert scored == scored_records(str(original), None)[1]

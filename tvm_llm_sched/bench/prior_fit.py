@@ -28,18 +28,20 @@ __all__ = ["Fit", "fit", "report", "scored_records"]
 TOP_SHARE = 0.05
 
 
-def scored_records(path: str, l2_kib: int | None) -> tuple[str, list[tuple[float, float]]]:
-    """``(workload label, [(latency_us, prior score)])`` of one work dir's measured records.
+def scored_records(path: str, l2_kib: int | None) -> tuple[str, list[tuple[float, float]], int]:
+    """``(workload label, [(latency_us, prior score)], skipped)`` of one work dir's records.
 
     The label is the directory name before ``__`` (``bench_tuning.py`` names runs
-    ``<workload>__<strategy>__s<seed>__t<budget>``). Records that failed to build or run, or
-    whose trace does not replay, are left out.
+    ``<workload>__<strategy>__s<seed>__t<budget>``). Records that failed to build or run are left
+    out; ``skipped`` counts the measured ones whose trace does not replay on this TVM, and the
+    lines the work dir reader could not use (torn or malformed).
     """
     import tvm
 
     work_dir = WorkDir(path)
     label = Path(path).name.split("__")[0]
     out = []
+    skipped = sum(work_dir.counts.skipped.values())
     cpus: dict[str, object] = {}
     for record in work_dir.records:
         entry = work_dir.workloads[record.workload]
@@ -52,10 +54,11 @@ def scored_records(path: str, l2_kib: int | None) -> tuple[str, list[tuple[float
         try:
             state = State.from_trace_json(entry.mod, without_postproc(record.trace_json))
         except (StepError, ValueError):  # a record another TVM wrote: not this one's
+            skipped += 1
             continue
         facts = Facts(decisions=decision_facts(state.schedule, entry.mod), cpu=cpus[key])
         out.append((record.latency_us, ExpertPolicy.prior(facts)))
-    return label, out
+    return label, out, skipped
 
 
 @dataclasses.dataclass(frozen=True)
