@@ -44,9 +44,9 @@ def scored_records(path: str, l2_kib: int | None) -> tuple[str, list[tuple[float
     skipped = sum(work_dir.counts.skipped.values())
     cpus: dict[str, object] = {}
     for record in work_dir.records:
-        entry = work_dir.workloads[record.workload]
-        if record.latency_us is None or entry is None:
+        if record.latency_us is None:
             continue
+        entry = work_dir.workloads[record.workload]  # the reader keeps only records of a workload
         key = str(record.target_json)
         if key not in cpus:
             cpu = cpu_facts(detect_cpu(tvm.target.Target(record.target_json)))
@@ -111,7 +111,8 @@ def report(fits: dict[str, Fit]) -> str:
             f"{f.fastest_rank:.2f} |"
         )
     values = list(fits.values())
-    correlations = [f.spearman for f in values if not math.isnan(f.spearman)]
+    # A workload whose programs all score the same has no correlation (nan); leave it out.
+    correlations = [f.spearman for f in values if not math.isnan(f.spearman)] or [math.nan]
     geo = math.exp(statistics.mean(math.log(f.top_over_best) for f in values))
     lines.append(
         f"| mean | {sum(f.records for f in values)} | {statistics.mean(correlations):+.2f} | "
