@@ -7,6 +7,7 @@ import pytest
 
 from tvm_llm_sched.hardware import detect_cpu, host_target
 from tvm_llm_sched.proposers import ExpertPolicy
+from tvm_llm_sched.proposers.facts import CategoricalDecision, CpuFacts, Facts, TileDecision
 from tvm_llm_sched.search.chain import follow
 from tvm_llm_sched.search.facts import state_facts
 from tvm_llm_sched.steps import State
@@ -26,3 +27,41 @@ def test_the_policys_steps_do_not_lower_its_prior(spec):
         assert after >= before - 1e-9, (before, after)
         raised += after > before
     assert raised, "no chain moved towards a better-scored assignment"
+
+
+def _matmul_facts(i: tuple[int, ...], j: tuple[int, ...], k: tuple[int, ...], unroll: int):
+    """A 64 x 256 x 128 matmul block's decisions as MetaSchedule's CPU tiling samples them
+    (spatial i, j in 4 levels, reduction k in 2, one auto-unroll depth), on a 16-lane core."""
+    tile = {"block": "C", "max_innermost": 64}
+    return Facts(
+        decisions=(
+            TileDecision(name="d0", value=i, extent=64, n=4, iter="i", **tile),
+            TileDecision(
+                name="d1", value=j, extent=256, n=4, iter="j", output_innermost=True, **tile
+            ),
+            TileDecision(name="d2", value=k, extent=128, n=2, iter="k", reduction=True, **tile),
+            CategoricalDecision(
+                name="d3",
+                value=(0, 16, 64, 512).index(unroll),
+                candidates=(0, 16, 64, 512),
+                target="meta_schedule.unroll_explicit",
+            ),
+        ),
+        cpu=CpuFacts(lanes=16, cores=2, simd_bits=512, l1d_kib=48, l2_kib=1024),
+    )
+
+
+def test_the_prior_counts_the_accumulator_chains_the_unroller_exposes():
+    # One vector of j innermost under a 4-step inner k: one FMA chain unless the unroller also
+    # flattens the 8 rows of i one level out (8 x 4 = 32 steps, within 64 but not within 16).
+    rows_one_level_out = ExpertPolicy.prior(_matmul_facts((2, 4, 8, 1), (4, 4, 1, 16), (32, 4), 64))
+    rows_not_unrolled = ExpertPolicy.prior(_matmul_facts((2, 4, 8, 1), (4, 4, 1, 16), (32, 4), 16))
+    one_chain = ExpertPolicy.prior(_matmul_facts((2, 4, 1, 8), (4, 4, 1, 16), (32, 4), 16))
+    # The unroll prior scores 16 and 64 alike, so the difference is the chains: 8 against 1.
+    assert rows_one_level_out / rows_not_unrolled == pytest.approx(8**0.5)
+    # Rows in the innermost tile are chains too (scored down by the innermost-rows rule instead).
+    assert one_chain > rows_not_unrolled
+    # Eight vectors of j innermost are eight chains with no unrolling at all.
+    wide = ExpertPolicy.prior(_matmul_facts((2, 4, 8, 1), (1, 2, 1, 128), (32, 4), 0))
+    narrow = ExpertPolicy.prior(_matmul_facts((2, 4, 8, 1), (1, 16, 1, 16), (32, 4), 0))
+    assert wide > narrow
