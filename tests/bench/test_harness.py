@@ -174,3 +174,16 @@ def test_prior_fit_scores_every_measured_record_of_the_runs(bench, tmp_path):
     _, scored, skipped = scored_records(str(torn), None)
     assert skipped == 1
     assert scored == scored_records(str(original), None)[1]
+
+
+def test_prior_fit_report_averages_over_workloads():
+    from tvm_llm_sched.bench.prior_fit import Fit, report
+
+    fits = {
+        "A": Fit(10, 0.5, 2.0, 0.1),
+        "B": Fit(20, float("nan"), 8.0, 0.2),
+        "C": Fit(5, 0.1, 1.0, 0.6),
+    }
+    mean_row = report(fits).splitlines()[-1]
+    # Records summed, the nan correlation left out, the latency ratio geometric, the rank a mean.
+    assert mean_row == "| mean | 35 | +0.30 | 2.52 | 0.30 |"
