@@ -29,7 +29,7 @@ def test_the_policys_steps_do_not_lower_its_prior(spec):
     assert raised, "no chain moved towards a better-scored assignment"
 
 
-def _matmul_facts(i: tuple[int, ...], j: tuple[int, ...], k: tuple[int, ...], unroll: int):
+def _matmul_facts(i: tuple[int, ...], j: tuple[int, ...], k: tuple[int, ...], unroll: int) -> Facts:
     """A 64 x 256 x 128 matmul block's decisions as MetaSchedule's CPU tiling samples them
     (spatial i, j in 4 levels, reduction k in 2, one auto-unroll depth), on a 16-lane core."""
     tile = {"block": "C", "max_innermost": 64}
@@ -56,12 +56,12 @@ def test_the_prior_counts_the_accumulator_chains_the_unroller_exposes():
     # flattens the 8 rows of i one level out (8 x 4 = 32 steps, within 64 but not within 16).
     rows_one_level_out = ExpertPolicy.prior(_matmul_facts((2, 4, 8, 1), (4, 4, 1, 16), (32, 4), 64))
     rows_not_unrolled = ExpertPolicy.prior(_matmul_facts((2, 4, 8, 1), (4, 4, 1, 16), (32, 4), 16))
-    one_chain = ExpertPolicy.prior(_matmul_facts((2, 4, 1, 8), (4, 4, 1, 16), (32, 4), 16))
+    rows_innermost = ExpertPolicy.prior(_matmul_facts((2, 4, 1, 8), (4, 4, 1, 16), (32, 4), 16))
     # The unroll prior scores 16 and 64 alike, so the difference is the chains: 8 against 1.
     assert rows_one_level_out / rows_not_unrolled == pytest.approx(8**0.5)
     # Rows in the innermost tile are chains too (scored down by the innermost-rows rule instead).
-    assert one_chain > rows_not_unrolled
-    # Eight vectors of j innermost are eight chains with no unrolling at all.
-    wide = ExpertPolicy.prior(_matmul_facts((2, 4, 8, 1), (1, 2, 1, 128), (32, 4), 0))
+    assert rows_innermost > rows_not_unrolled
+    # Four vectors of j innermost are four chains with no unrolling at all.
+    wide = ExpertPolicy.prior(_matmul_facts((2, 4, 8, 1), (1, 4, 1, 64), (32, 4), 0))
     narrow = ExpertPolicy.prior(_matmul_facts((2, 4, 8, 1), (1, 16, 1, 16), (32, 4), 0))
     assert wide > narrow

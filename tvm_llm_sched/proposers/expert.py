@@ -14,7 +14,9 @@ assignments an expert would write by hand for a CPU:
   tiles cover its extent;
 - other spatial axes stay out of the innermost (vectorized) level, so the fused vector loop stays
   contiguous; reduction axes get short inner chunks;
-- unrolling prefers 16-64 steps.
+- unrolling prefers 16-64 steps;
+- a reduction keeps about 8 independent accumulator chains in flight (the innermost tile's vectors
+  and rows, and the level-2 rows the unroller flattens), enough to hide the FMA latency.
 
 Candidate assignments are scored by this prior, the best distinct ones become *targets*, and each
 step is one decision moved to its target value. A measured state gets local moves instead (a prime
@@ -205,23 +207,24 @@ class _Scorer:
     ) -> int:
         """Independent accumulator chains the inner loops expose to the core.
 
-        The innermost tile holds whole vectors of the output axis and single rows of the others;
-        the auto-unroller also flattens level-2 spatial loops (innermost first) while the unrolled
-        body, inner reduction included, stays within its depth, and their iterations' accumulators
-        interleave. Read off the znver3 records: DIL:0's top-scored programs ran one vector under a
-        147-step inner reduction (one FMA chain, 3x the best), GMM:1's fastest hold one or two
-        vectors innermost with 4-8 rows one level out, unrolled.
+        Each chain is one accumulator of the innermost tile: a vector of the output axis times one
+        row of each other axis' innermost factor. MetaSchedule's CPU tiling (SSRSRS: spatial tiles
+        of 4 levels, loops S0 S1 R0 S2 R1 S3) puts level 2 outside the inner reduction R1; the
+        auto-unroller flattens those loops too (innermost axis first) while the unrolled body, R1
+        included, stays within its depth, and their accumulators then interleave. On znver3,
+        DIL:0's top-scored programs ran one FMA chain (3x the best); GMM:1's fastest hold 1-2
+        vectors innermost and 4-8 rows at level 2, unrolled.
         """
         rows = math.prod(v[-1] for f, v in spatial if len(v) > 1 and not f.output_innermost)
         chains = rows * math.prod(
             math.ceil(v[-1] / self.lanes) for f, v in spatial if f.output_innermost
         )
         body = rows * math.prod(v[-1] for _, v in reduction)
-        for _, value in reversed([(f, v) for f, v in spatial if len(v) > 2]):
-            if body * value[-2] > unroll:
+        for _, value in reversed([(f, v) for f, v in spatial if len(v) == 4]):
+            if body * value[2] > unroll:
                 break
-            body *= value[-2]
-            chains *= value[-2]
+            body *= value[2]
+            chains *= value[2]
         return chains
 
     def _reuse_score(self, spatial: list[tuple[TileDecision, tuple[int, ...]]]) -> float:
