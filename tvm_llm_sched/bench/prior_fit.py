@@ -18,7 +18,7 @@ from ..dataset.workdir import WorkDir
 from ..errors import StepError
 from ..hardware import detect_cpu
 from ..proposers import ExpertPolicy
-from ..proposers.facts import Facts
+from ..proposers.facts import CpuFacts, Facts
 from ..search.facts import cpu_facts, decision_facts
 from ..steps.state import State
 
@@ -42,7 +42,7 @@ def scored_records(path: str, l2_kib: int | None) -> tuple[str, list[tuple[float
     label = Path(path).name.split("__")[0]
     out = []
     skipped = sum(work_dir.counts.skipped.values())
-    cpus: dict[str, object] = {}
+    cpus: dict[str, CpuFacts] = {}  # by target JSON
     for record in work_dir.records:
         if record.latency_us is None:
             continue

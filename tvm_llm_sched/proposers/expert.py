@@ -220,11 +220,11 @@ class _Scorer:
             math.ceil(v[-1] / self.lanes) for f, v in spatial if f.output_innermost
         )
         body = rows * math.prod(v[-1] for _, v in reduction)
-        for _, value in reversed([(f, v) for f, v in spatial if len(v) == 4]):
-            if body * value[2] > unroll:
+        for level2 in reversed([v[2] for _, v in spatial if len(v) == 4]):
+            if body * level2 > unroll:
                 break
-            body *= value[2]
-            chains *= value[2]
+            body *= level2
+            chains *= level2
         return chains
 
     def _reuse_score(self, spatial: list[tuple[TileDecision, tuple[int, ...]]]) -> float:
