@@ -149,8 +149,8 @@ class Situation:
     menu : tuple[Step, ...]
         Legal steps with suggested parameters, bounded in size.
     facts : Facts
-        Typed facts the embedded policy reads: sampled decisions, serial reductions, CPU numbers
-        (:mod:`tvm_llm_sched.proposers.facts`).
+        Typed facts the embedded policy reads: sampled decisions, serial reductions, strided
+        reads, CPU numbers (:mod:`tvm_llm_sched.proposers.facts`).
     state_steps : tuple[Step, ...]
         Steps applied to reach this state from its design-space sample.
     state_latency_us : float | None

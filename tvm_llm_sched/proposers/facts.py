@@ -4,9 +4,10 @@ The step IR is what a model reads; these facts are the same information in a for
 use without parsing text: every sampled decision with the block iterator it acts on (spatial or
 reduction, extent, whether it indexes the innermost dimension of the block's output), every
 categorical choice with its candidates, every compute-location decision, reductions that one core
-runs alone, and the CPU numbers. The search builds them from TVM objects
-(:mod:`tvm_llm_sched.search.facts`); this module is plain data, so the expert policy, the prompts
-and the policy server share one schema without importing TVM.
+runs alone, loop nests that read across the rows they write (transposes), and the CPU numbers.
+The search builds them from TVM objects (:mod:`tvm_llm_sched.search.facts`); this module is
+plain data, so the expert policy, the prompts and the policy server share one schema without
+importing TVM.
 
 Each fact round-trips through JSON (``to_json`` / ``from_json``); optional fields the search could
 not fill are left out of the JSON rather than written as ``null``.
@@ -24,6 +25,7 @@ __all__ = [
     "Decision",
     "Facts",
     "SerialReduction",
+    "StridedRead",
     "TileDecision",
 ]
 
@@ -170,6 +172,28 @@ class SerialReduction:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class StridedRead:
+    """A loop nest without reduction whose innermost loop writes its output contiguously but reads
+    ``buffer`` across rows (a transpose or layout change: every element of a cache line it reads
+    belongs to another iteration of an outer ``read_loop``), and the next step of the 2-D tiling
+    that makes both sides contiguous in cache: ``split`` the ``write`` loop (the innermost), then
+    the ``read`` loop, then ``reorder`` ``loops`` so that the two inner tiles are innermost."""
+
+    block: str
+    buffer: str
+    action: Literal["split", "reorder"]
+    side: Literal["write", "read"] | None = None  # which loop a split acts on
+    loop: str | None = None  # the loop a split acts on
+    extent: int | None = None  # its extent
+    loops: tuple[str, ...] = ()  # reorder: the loops in their new order
+    elem_bytes: int = 4
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return _json(self)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Facts:
     """Everything structured a proposer knows about a state.
 
@@ -183,6 +207,7 @@ class Facts:
     decisions: tuple[Decision, ...] = ()
     cpu: CpuFacts | None = None
     serial_reductions: tuple[SerialReduction, ...] = ()
+    strided_reads: tuple[StridedRead, ...] = ()
 
     def decision(self, name: str) -> Decision | None:
         """The decision called ``name`` (``d3``), or ``None``."""
@@ -194,6 +219,8 @@ class Facts:
         if self.cpu is not None:
             out["cpu"] = self.cpu.to_json()
         out["serial_reductions"] = [r.to_json() for r in self.serial_reductions]
+        if self.strided_reads:  # left out when empty: other situations serialize as before
+            out["strided_reads"] = [r.to_json() for r in self.strided_reads]
         return out
 
     @classmethod
@@ -207,7 +234,7 @@ class Facts:
         """
         if not isinstance(data, dict):
             raise ValueError("facts must be a JSON object")
-        unknown = set(data) - {"decisions", "cpu", "serial_reductions"}
+        unknown = set(data) - {"decisions", "cpu", "serial_reductions", "strided_reads"}
         if unknown:
             raise ValueError(f"facts have no fields {sorted(unknown)}")
         decisions = []
@@ -223,4 +250,5 @@ class Facts:
             serial_reductions=tuple(
                 _from(SerialReduction, r) for r in data.get("serial_reductions", ())
             ),
+            strided_reads=tuple(_from(StridedRead, r) for r in data.get("strided_reads", ())),
         )

@@ -2,7 +2,7 @@
 
 :func:`state_facts` fills the typed schema that proposers read: every sampled decision with the
 block iterator it acts on, the categorical choices and compute locations, the reductions one core
-runs alone, and the CPU numbers of the target.
+runs alone, the loop nests that read across the rows they write, and the CPU numbers of the target.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ..proposers.facts import (
     Decision,
     Facts,
     SerialReduction,
+    StridedRead,
     TileDecision,
 )
 
@@ -325,6 +326,118 @@ def serial_reduction_facts(sch: Any, cores: int) -> tuple[SerialReduction, ...]:
     return tuple(out)
 
 
+_CACHE_LINE_BYTES = 64
+
+
+def _loop_iters(loop: Any, iter_vars: list[Any], bindings: list[Any]) -> list[Any]:
+    """The block iterators whose binding moves with ``loop``."""
+    var = loop.node.loop_var
+    return [iv.var for iv, value in zip(iter_vars, bindings, strict=False) if _uses(value, var)]
+
+
+def _uses_any(expr: Any, variables: list[Any]) -> bool:
+    return any(_uses(expr, var) for var in variables)
+
+
+def strided_read_facts(sch: Any, simd_bits: int) -> tuple[StridedRead, ...]:
+    """Loop nests without reduction that read across the rows they write, and the next step of
+    the 2-D tiling that fixes it.
+
+    A block qualifies when its innermost loop indexes the last (contiguous) dimension of its
+    output but not that of an input it reads, and moves that input by at least a cache line per
+    iteration (a transpose: ``C[i, j] = A[j, i]``). Each cache line of the input then serves one
+    element before the loop moves on, and MetaSchedule's design space for such a block has no
+    tiling at all (one program: the root's parallel and vectorize annotations). Three steps tile
+    it: ``split`` the innermost (write) loop to a SIMD-wide tile, ``split`` the loop that walks
+    the input's contiguous dimension (the read loop) to a few cache lines, and ``reorder`` so that
+    the read tile sits just outside the write tile; the postprocessors then parallelize the outer
+    loops and vectorize the write tile.
+
+    Parameters
+    ----------
+    sch : tvm.s_tir.Schedule
+        The state.
+    simd_bits : int
+        SIMD register width of the target (sizes the write tile).
+
+    Returns
+    -------
+    tuple[StridedRead, ...]
+        One per block that still needs a step; loop names are the step IR's.
+    """
+    names = NameTable(sch)
+    out = []
+    for site in names.blocks.values():
+        fact = _strided_read(sch, names, site, simd_bits)
+        if fact is not None:
+            out.append(fact)
+    return tuple(out)
+
+
+def _strided_read(sch: Any, names: NameTable, site: Any, simd_bits: int) -> StridedRead | None:
+    block = site.node
+    if any(int(iv.iter_type) != 0 for iv in block.iter_vars) or len(block.writes) != 1:
+        return None  # reductions are tiled by the design space
+    loops = [names.loops[name] for name in site.loops if name in names.loops]
+    if len(loops) < 2 or any(int(loop.node.kind) != 0 for loop in loops):
+        return None  # already parallel, vectorized or unrolled: not ours to re-tile
+    try:
+        bindings = _bindings(sch, names.block_rv(sch, site.name))
+    except Exception:  # a name the table cannot reach: no fact, no step
+        return None
+    iter_vars = list(block.iter_vars)
+    inner = loops[-1]
+    inner_iters = _loop_iters(inner, iter_vars, bindings)
+    write = block.writes[0]
+    if not write.region or not _uses_any(write.region[-1].min, inner_iters):
+        return None
+    elem_bytes = write.source.dtype.itemsize
+    best = None
+    for read in block.reads:
+        region, shape = read.region, read.source.shape
+        if not region or _uses_any(region[-1].min, inner_iters):
+            continue
+        try:
+            strides = [math.prod(int(e) for e in shape[d + 1 :]) for d in range(len(shape))]
+        except TypeError:  # a symbolic shape: the stride is unknown
+            continue
+        line = _CACHE_LINE_BYTES // read.source.dtype.itemsize
+        if not any(
+            _uses_any(r.min, inner_iters) and stride >= line
+            for r, stride in zip(region, strides, strict=False)
+        ):
+            continue
+        walking = [
+            loop
+            for loop in loops[:-1]
+            if _uses_any(region[-1].min, _loop_iters(loop, iter_vars, bindings))
+        ]
+        if walking and (best is None or _buffer_bytes(read.source) > best[0]):
+            best = (_buffer_bytes(read.source), read.source, walking[-1], line)
+    if best is None:
+        return None
+    _, buffer, read_loop, line = best
+    lanes = max(simd_bits // (8 * elem_bytes), 1)
+    common = {"block": site.name, "buffer": str(buffer.name), "elem_bytes": elem_bytes}
+    inner_extent, read_extent = int(inner.node.extent), int(read_loop.node.extent)
+    if inner_extent < lanes:
+        return None  # not even one vector to write contiguously
+    if inner_extent > 2 * lanes:
+        return StridedRead(
+            **common, action="split", side="write", loop=inner.name, extent=inner_extent
+        )
+    if read_extent > 4 * line:
+        return StridedRead(
+            **common, action="split", side="read", loop=read_loop.name, extent=read_extent
+        )
+    between = loops[loops.index(read_loop) + 1 : -1]
+    if any(int(loop.node.extent) > 1 for loop in between):
+        return StridedRead(
+            **common, action="reorder", loops=(*(loop.name for loop in between), read_loop.name)
+        )
+    return None
+
+
 def cpu_facts(cpu: Any) -> CpuFacts:
     """The CPU numbers the policy needs, from a :class:`~tvm_llm_sched.hardware.CpuInfo`."""
     return CpuFacts(
@@ -351,4 +464,5 @@ def state_facts(state: Any, cpu: Any) -> Facts:
         decisions=decision_facts(state.schedule, state.mod),
         cpu=cpu_facts(cpu),
         serial_reductions=serial_reduction_facts(state.schedule, cpu.cores),
+        strided_reads=strided_read_facts(state.schedule, cpu.simd_bits or 128),
     )
