@@ -429,7 +429,8 @@ class ExpertPolicy(Proposer):
         no tiling for a block without reduction): the write loop to one or two SIMD vectors, the
         read loop to one or four cache lines, then the read tile just outside the write tile (one
         step per proposal; the alternatives of a split are ranked, and the search measures
-        them). On a 512x768 fp32 transpose on znver5 this takes 150 us to about 75 us."""
+        them). On znver5 (re-timed) a 512x768 fp32 transpose goes from 149 us to 41 us, a transpose
+        fused with an add (1024x384) from 132 us to 50 us."""
         cpu = situation.facts.cpu
         simd_bytes = int((cpu.simd_bits if cpu else 0) or 128) // 8
         steps = []
