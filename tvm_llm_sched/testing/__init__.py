@@ -1,5 +1,6 @@
 """Test kit: real local servers (OpenAI-compatible, fault-injecting), the search-strategy
-conformance suite, and helpers for tests."""
+conformance suite, tensor programs outside te_workload (:mod:`.programs`), and helpers for
+tests."""
 
 from ..serving import BackgroundHTTPServer, OpenAICompatServer, chat_completion_body, serve_forever
 from .endpoints import policy_endpoint
