@@ -2,7 +2,7 @@
 
 Each workload (:mod:`tvm_llm_sched.testing.programs`: dtypes, prime extents, transposes, layout
 changes, gathers, comm-reducers, multi-output functions, fused epilogues) is tuned with
-``ms.tune_tir(..., strategy=LLMGuidedSearch())`` and the lean builder, compiled from its
+``ms.tune_tir(..., strategy=LLMGuidedSearch())`` (the test kit's lean builder), compiled from its
 database with TVM alone, and verified against the unscheduled program. One line per workload:
 records, best latency, verification, wall time; a failure prints its traceback and the sweep goes
 on.
@@ -25,29 +25,28 @@ from tvm.s_tir import meta_schedule as ms
 
 from tvm_llm_sched.hardware import host_target, use_target_cores
 from tvm_llm_sched.search import LLMGuidedSearch
+from tvm_llm_sched.testing import strategy_conformance as kit
 from tvm_llm_sched.testing.programs import PROGRAMS
-from tvm_llm_sched.tvm_compat import local_builder
 from tvm_llm_sched.verify import verify
 
 
 def tune_one(mod: tvm.IRModule, target: tvm.target.Target, trials: int) -> str:
-    """Tune, compile from the database with TVM alone, verify; one summary line."""
+    """Tune (the test kit's builder and runner), compile from the database with TVM alone,
+    verify; one summary line."""
     with tempfile.TemporaryDirectory() as work_dir:
-        database = ms.tune_tir(
+        database = kit.tune(
             mod,
-            target,
             work_dir,
-            max_trials_global=trials,
+            LLMGuidedSearch(),
+            max_trials=trials,
             num_trials_per_iter=8,
-            strategy=LLMGuidedSearch(),
-            builder=local_builder(),
-            seed=0,
+            target=target,
         )
         records = database.get_all_tuning_records()
-        ran = [float(r.run_secs[0]) for r in records if r.run_secs and float(r.run_secs[0]) < 1e9]
+        ran = [us for us in map(kit.record_latency_us, records) if us is not None]
         best = ms.tir_integration.compile_tir(database, mod, target)
         report = verify(mod, best, target)
-    latency = f"{min(ran) * 1e6:.1f} us" if ran else "none ran"
+    latency = f"{min(ran):.1f} us" if ran else "none ran"
     return (
         f"records {len(records)}, ran {len(ran)}, best {latency}, verified {report.ok} "
         f"(max abs error {report.max_abs_err:.1e})"
