@@ -79,6 +79,23 @@ def test_failing_proposer_falls_back_and_completes(failing, mod, tmp_path, caplo
         assert server.request_count >= 1
 
 
+def test_a_situation_that_cannot_be_built_falls_back_like_a_failing_proposer(
+    mod, monkeypatch, caplog
+):
+    """Facts are read from TVM objects of whatever program a user tunes; one that cannot be read
+    must cost the proposer's call, not the run."""
+    from tvm_llm_sched.search import facts
+
+    def unreadable(*args, **kwargs):
+        raise TypeError("symbolic extent")
+
+    monkeypatch.setattr(facts, "strided_read_facts", unreadable)
+    caplog.set_level(logging.INFO, logger=SEARCH_LOGGER)
+    _hand_run(LLMGuidedSearch(), mod, max_trials=6, per_iter=3)
+    (warning,) = _search_warnings(caplog)
+    assert "proposer expert failed (TypeError: symbolic extent)" in warning
+
+
 @pytest.mark.parametrize("which", ["raising_proposer", "error_proposer"])
 def test_failing_proposer_is_asked_every_iteration_but_warns_once(which, request, mod, caplog):
     proposer = request.getfixturevalue(which)

@@ -42,7 +42,7 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
-from ..steps.factors import divisors
+from ..steps.factors import divisors, tile_sizes
 from ..steps.step import Step
 from .base import Proposal, Proposer, RankedStep, Rejection, Situation, Validator
 from .facts import (
@@ -51,6 +51,7 @@ from .facts import (
     CpuFacts,
     Decision,
     Facts,
+    StridedRead,
     TileDecision,
 )
 
@@ -60,7 +61,6 @@ _DEFINITIONS = {
     "set_compute_location": "compute_at: choose where a producer block is computed.",
 }
 _UNROLL_PRIOR = {0: 0.75, 16: 1.0, 64: 1.0, 512: 0.85}
-_CACHE_LINE_BYTES = 64
 # Independent vector accumulators a reduction needs to keep the adders busy: about 4 cycles of
 # FMA/add latency times 2 issue ports on current x86 cores. One vector of partial sums runs at an
 # eighth of that: on NRM:1, 16 partials take 20.8 us, 32 take 10.1 us and 64 take 7.0 us.
@@ -425,30 +425,25 @@ class ExpertPolicy(Proposer):
 
     @staticmethod
     def _strided_read_steps(situation: Situation) -> list[RankedStep]:
-        """Tile a transpose-like loop nest in two dimensions, beyond the design space (which has
-        no tiling for a block without reduction): the write loop to one or two SIMD vectors, the
-        read loop to one or four cache lines, then the read tile just outside the write tile (one
-        step per proposal; the alternatives of a split are ranked, and the search measures
-        them). On znver5 (re-timed) a 512x768 fp32 transpose goes from 149 us to 41 us, a transpose
-        fused with an add (1024x384) from 132 us to 50 us."""
-        cpu = situation.facts.cpu
-        simd_bytes = int((cpu.simd_bits if cpu else 0) or 128) // 8
+        """Tile a transpose-like loop nest in two dimensions, beyond the design space (which does
+        not tile a block without reduction): the write loop to two SIMD vectors or one, the read
+        loop to four cache lines or one (a near divisor when neither divides), then the read tile
+        just outside the write tile. One step per proposal; the wider tile comes first, and the
+        search measures the alternatives. On znver5 (re-timed) a 512x768 fp32 transpose goes from
+        149 us to 41 us, a transpose fused with an add (1024x384) from 132 us to 50 us."""
         steps = []
         for fact in situation.facts.strided_reads:
             if fact.action == "reorder":
                 what = f"moves the read tile {fact.loops[-1]} inside {', '.join(fact.loops[:-1])}"
                 choices = [(Step.of("reorder", loops=list(fact.loops)), what)]
             else:
-                unit = simd_bytes if fact.side == "write" else _CACHE_LINE_BYTES
-                elems = max(unit // fact.elem_bytes, 1)
-                tiles = (2 * elems, elems) if fact.side == "write" else (4 * elems, elems)
+                widest = StridedRead.WIDEST_UNITS[fact.side or "write"]
                 choices = [
                     (
                         Step.of("split", loop=fact.loop, factors=[fact.extent // tile, tile]),
                         f"tiles its {fact.side} loop {fact.loop} (extent {fact.extent}) by {tile}",
                     )
-                    for tile in tiles
-                    if fact.extent % tile == 0 and fact.extent > tile
+                    for tile in tile_sizes(fact.extent, fact.unit or 1, widest)
                 ]
             for step, what in choices:
                 rationale = (

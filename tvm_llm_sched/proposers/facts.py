@@ -174,19 +174,45 @@ class SerialReduction:
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class StridedRead:
     """A loop nest without reduction whose innermost loop writes its output contiguously but reads
-    ``buffer`` across rows (a transpose or layout change: every element of a cache line it reads
-    belongs to another iteration of an outer ``read_loop``), and the next step of the 2-D tiling
-    that makes both sides contiguous in cache: ``split`` the ``write`` loop (the innermost), then
-    the ``read`` loop, then ``reorder`` ``loops`` so that the two inner tiles are innermost."""
+    ``buffer`` across rows (a transpose or a layout change: every element of a cache line it reads
+    belongs to another iteration of an outer loop, the read loop), and the next step of the 2-D
+    tiling that makes both sides contiguous in cache: ``split`` the innermost (write) loop, then
+    ``split`` the read loop, then ``reorder`` so that the read tile sits just outside the write
+    tile.
+
+    Attributes
+    ----------
+    block : str
+        The block.
+    buffer : str
+        The input it reads across rows.
+    action : {"split", "reorder"}
+        The next step.
+    side : {"write", "read"} | None
+        Which loop a split acts on.
+    loop : str | None
+        That loop's name in the step IR.
+    extent : int | None
+        Its extent.
+    unit : int | None
+        What a tile of that loop should hold whole: SIMD lanes of the output's dtype (write
+        side), or elements of one cache line of the input (read side).
+    loops : tuple of str
+        A reorder's loops in their new order.
+    """
+
+    # The widest tile of each side, in units: two SIMD vectors of output, four cache lines of
+    # input (64x32 fp32 ran best of 12 sizes by hand on znver5; 16-64 x 16-32 within 10 %).
+    WIDEST_UNITS: ClassVar[dict[str, int]] = {"write": 2, "read": 4}
 
     block: str
     buffer: str
     action: Literal["split", "reorder"]
-    side: Literal["write", "read"] | None = None  # which loop a split acts on
-    loop: str | None = None  # the loop a split acts on
-    extent: int | None = None  # its extent
-    loops: tuple[str, ...] = ()  # reorder: the loops in their new order
-    elem_bytes: int = 4
+    side: Literal["write", "read"] | None = None
+    loop: str | None = None
+    extent: int | None = None
+    unit: int | None = None
+    loops: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """JSON form."""

@@ -91,16 +91,20 @@ class StepChains:
 
         Never raises: a proposer exception becomes :attr:`Proposal.error`.
         """
-        situation = self.situations.build(state, latency_us=latency_us, history=history)
+        situation = None
         try:
+            # Facts are read from TVM objects of any program a user tunes: a fact that cannot be
+            # read fails this call like a proposer error, not the tuning run.
+            situation = self.situations.build(state, latency_us=latency_us, history=history)
             proposal = self.proposer.propose(situation, k=k, validate=validator_for(state))
         except Exception as exc:  # a proposer is user code; tuning must go on
-            logger.debug("proposer %s raised", self.proposer.name, exc_info=True)
+            where = "proposer %s raised" if situation is not None else "situation for %s failed"
+            logger.debug(where, self.proposer.name, exc_info=True)
             proposal = Proposal(error=f"{type(exc).__name__}: {exc}")
         if history is not None:
             for rejection in proposal.rejections:
                 history.reject(rejection)
-        if self.journal is not None and not proposal.error:
+        if self.journal is not None and situation is not None and not proposal.error:
             self.journal(situation, k, [ranked.step for ranked in proposal.steps])
         if proposal.error:
             log = logger.info if self.failed else logger.warning

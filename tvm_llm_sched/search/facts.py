@@ -22,6 +22,7 @@ from ..proposers.facts import (
     StridedRead,
     TileDecision,
 )
+from ..steps.factors import tile_sizes
 
 
 def _producer(insts: list[Any], rv: Any) -> Any | None:
@@ -327,6 +328,7 @@ def serial_reduction_facts(sch: Any, cores: int) -> tuple[SerialReduction, ...]:
 
 
 _CACHE_LINE_BYTES = 64
+_WRITE_UNITS, _READ_UNITS = StridedRead.WIDEST_UNITS["write"], StridedRead.WIDEST_UNITS["read"]
 
 
 def _loop_iters(loop: Any, iter_vars: list[Any], bindings: list[Any]) -> list[Any]:
@@ -339,6 +341,14 @@ def _uses_any(expr: Any, variables: list[Any]) -> bool:
     return any(_uses(expr, var) for var in variables)
 
 
+def _static(*extents: Any) -> list[int] | None:
+    """The extents as ints, or ``None`` if one is symbolic."""
+    try:
+        return [int(extent) for extent in extents]
+    except TypeError:
+        return None
+
+
 def strided_read_facts(sch: Any, simd_bits: int) -> tuple[StridedRead, ...]:
     """Loop nests without reduction that read across the rows they write, and the next step of
     the 2-D tiling that fixes it.
@@ -346,12 +356,15 @@ def strided_read_facts(sch: Any, simd_bits: int) -> tuple[StridedRead, ...]:
     A block qualifies when its innermost loop indexes the last (contiguous) dimension of its
     output but not that of an input it reads, and moves that input by at least a cache line per
     iteration (a transpose: ``C[i, j] = A[j, i]``). Each cache line of the input then serves one
-    element before the loop moves on, and MetaSchedule's design space for such a block has no
-    tiling at all (one program: the root's parallel and vectorize annotations). Three steps tile
-    it: ``split`` the innermost (write) loop to a SIMD-wide tile, ``split`` the loop that walks
-    the input's contiguous dimension (the read loop) to a few cache lines, and ``reorder`` so that
-    the read tile sits just outside the write tile; the postprocessors then parallelize the outer
-    loops and vectorize the write tile.
+    element before the loop moves on. MetaSchedule's design space does not tile such a block (it
+    is one program when the block stands alone: the root's parallel and vectorize annotations).
+    Three steps tile it: ``split`` the innermost (write) loop to one or two SIMD vectors, ``split``
+    the loop that walks the input's contiguous dimension (the read loop) to one or four cache
+    lines, and ``reorder`` so that the read tile sits just outside the write tile; the
+    postprocessors then parallelize the outer loops and vectorize the write tile. A split is
+    reported only when a tile size divides its loop (:func:`~tvm_llm_sched.steps.factors.
+    tile_sizes`), and a nest whose read loop already sits just outside a short write loop is
+    left alone.
 
     Parameters
     ----------
@@ -376,8 +389,10 @@ def strided_read_facts(sch: Any, simd_bits: int) -> tuple[StridedRead, ...]:
 
 def _strided_read(sch: Any, names: NameTable, site: Any, simd_bits: int) -> StridedRead | None:
     block = site.node
+    # Reductions are tiled by the design space; a block with several outputs has no one
+    # contiguous write side to tile for.
     if any(int(iv.iter_type) != 0 for iv in block.iter_vars) or len(block.writes) != 1:
-        return None  # reductions are tiled by the design space
+        return None
     loops = [names.loops[name] for name in site.loops if name in names.loops]
     if len(loops) < 2 or any(int(loop.node.kind) != 0 for loop in loops):
         return None  # already parallel, vectorized or unrolled: not ours to re-tile
@@ -391,17 +406,57 @@ def _strided_read(sch: Any, names: NameTable, site: Any, simd_bits: int) -> Stri
     write = block.writes[0]
     if not write.region or not _uses_any(write.region[-1].min, inner_iters):
         return None
-    elem_bytes = write.source.dtype.itemsize
+    read = _strided_input(block, loops, inner_iters, iter_vars, bindings)
+    if read is None:
+        return None
+    buffer, read_loop = read
+    extents = _static(inner.node.extent, read_loop.node.extent)
+    if extents is None:
+        return None
+    inner_extent, read_extent = extents
+    lanes = max(simd_bits // (8 * write.source.dtype.itemsize), 1)
+    line = max(_CACHE_LINE_BYTES // buffer.dtype.itemsize, 1)
+    common = {"block": site.name, "buffer": str(buffer.name)}
+    if inner_extent < lanes:
+        return None  # not even one vector to write contiguously
+    if inner_extent > _WRITE_UNITS * lanes:
+        if not tile_sizes(inner_extent, lanes, _WRITE_UNITS):
+            return None
+        return StridedRead(
+            **common, action="split", side="write", loop=inner.name, extent=inner_extent, unit=lanes
+        )
+    between = loops[loops.index(read_loop) + 1 : -1]
+    if not any((_static(loop.node.extent) or [2])[0] > 1 for loop in between):
+        return None  # the read loop already sits just outside a short write loop: tiled
+    if read_extent > _READ_UNITS * line and tile_sizes(read_extent, line, _READ_UNITS):
+        return StridedRead(
+            **common,
+            action="split",
+            side="read",
+            loop=read_loop.name,
+            extent=read_extent,
+            unit=line,
+        )
+    return StridedRead(
+        **common, action="reorder", loops=(*(loop.name for loop in between), read_loop.name)
+    )
+
+
+def _strided_input(
+    block: Any, loops: list[Any], inner_iters: list[Any], iter_vars: list[Any], bindings: list[Any]
+) -> tuple[Any, Any] | None:
+    """The largest input the innermost loop reads across rows (by at least a cache line per
+    iteration), and the loop nearest to it that walks that input's last dimension."""
     best = None
     for read in block.reads:
-        region, shape = read.region, read.source.shape
+        region, buffer = read.region, read.source
         if not region or _uses_any(region[-1].min, inner_iters):
             continue
-        try:
-            strides = [math.prod(int(e) for e in shape[d + 1 :]) for d in range(len(shape))]
-        except TypeError:  # a symbolic shape: the stride is unknown
-            continue
-        line = _CACHE_LINE_BYTES // read.source.dtype.itemsize
+        shape = _static(*buffer.shape)
+        if shape is None:
+            continue  # a symbolic shape: the stride is unknown
+        line = _CACHE_LINE_BYTES // buffer.dtype.itemsize
+        strides = [math.prod(shape[d + 1 :]) for d in range(len(shape))]
         if not any(
             _uses_any(r.min, inner_iters) and stride >= line
             for r, stride in zip(region, strides, strict=False)
@@ -412,30 +467,9 @@ def _strided_read(sch: Any, names: NameTable, site: Any, simd_bits: int) -> Stri
             for loop in loops[:-1]
             if _uses_any(region[-1].min, _loop_iters(loop, iter_vars, bindings))
         ]
-        if walking and (best is None or _buffer_bytes(read.source) > best[0]):
-            best = (_buffer_bytes(read.source), read.source, walking[-1], line)
-    if best is None:
-        return None
-    _, buffer, read_loop, line = best
-    lanes = max(simd_bits // (8 * elem_bytes), 1)
-    common = {"block": site.name, "buffer": str(buffer.name), "elem_bytes": elem_bytes}
-    inner_extent, read_extent = int(inner.node.extent), int(read_loop.node.extent)
-    if inner_extent < lanes:
-        return None  # not even one vector to write contiguously
-    if inner_extent > 2 * lanes:
-        return StridedRead(
-            **common, action="split", side="write", loop=inner.name, extent=inner_extent
-        )
-    if read_extent > 4 * line:
-        return StridedRead(
-            **common, action="split", side="read", loop=read_loop.name, extent=read_extent
-        )
-    between = loops[loops.index(read_loop) + 1 : -1]
-    if any(int(loop.node.extent) > 1 for loop in between):
-        return StridedRead(
-            **common, action="reorder", loops=(*(loop.name for loop in between), read_loop.name)
-        )
-    return None
+        if walking and (best is None or _buffer_bytes(buffer) > _buffer_bytes(best[0])):
+            best = (buffer, walking[-1])
+    return best
 
 
 def cpu_facts(cpu: Any) -> CpuFacts:
