@@ -158,3 +158,30 @@ def test_report_failed_constructor():
     assert not report.ok and report.max_rel_err == float("inf")
     with pytest.raises(VerificationError, match="boom"):
         report.raise_if_failed()
+
+
+def _sum_of_squares(scale: float = 1.0):
+    """NRM:2's shape: sqrt of the sum of 1M squares (times ``scale``, to make a wrong program)."""
+    from tvm import te
+
+    a = te.placeholder((1, 1024, 1024), name="A")
+    i, j = te.reduce_axis((0, 1024), "i"), te.reduce_axis((0, 1024), "j")
+    c = te.compute((1,), lambda b: te.sum(a[b, i, j] * a[b, i, j] * scale, axis=[i, j]), name="C")
+    d = te.compute((1,), lambda b: te.sqrt(c[b]), name="D")
+    return tvm.IRModule({"main": te.create_prim_func([a, d])})
+
+
+def test_a_long_reduction_summed_more_accurately_than_the_reference_passes():
+    """The unscheduled sequential float32 sum of 1M squares is itself ~2e-4 off; an rfactored
+    schedule sums more accurately and missed it by more than rtol=1e-4 (NRM:2's tuned program
+    failed verification). It now passes against the float64 twin; a program off by 0.5 % still
+    fails."""
+    reference = _sum_of_squares()
+    sch = tvm.s_tir.Schedule(reference)
+    *_, j = sch.get_loops(sch.get_sblock("C"))
+    sch.rfactor(sch.split(j, [None, 64])[1], 0)
+    report = verify(reference, sch)
+    assert report.ok, report.message
+    assert report.max_rel_err > 1e-4  # it did miss the float32 reference
+    wrong = verify(reference, _sum_of_squares(scale=1.01))
+    assert not wrong.ok and "error exceeds" in wrong.message
