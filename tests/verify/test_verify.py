@@ -185,3 +185,49 @@ def test_a_long_reduction_summed_more_accurately_than_the_reference_passes():
     assert report.max_rel_err > 1e-4  # it did miss the float32 reference
     wrong = verify(reference, _sum_of_squares(scale=1.01))
     assert not wrong.ok and "error exceeds" in wrong.message
+
+
+def _elementwise(body):
+    """``B[i] = body(A[i])`` over 64 float32 elements."""
+    from tvm import te
+
+    a = te.placeholder((64,), name="A")
+    b = te.compute((64,), lambda i: body(a[i]), name="B")
+    return tvm.IRModule({"main": te.create_prim_func([a, b])})
+
+
+@pytest.mark.parametrize(
+    "reference, wrong",
+    [
+        # overflows in float32 only: the twin's finite values must not excuse a wrong program
+        (lambda x: tvm.tirx.exp(x * 100.0), lambda x: x * 3.0),
+        # rounds on purpose through float16: no twin (it would drop the rounding)
+        (
+            lambda x: x * 1e-3 + (x - x.astype("float16").astype("float32")),
+            lambda x: x * 1.2e-3,
+        ),
+        # calls a float32 function by name: no twin (expf would get float64 arguments)
+        (
+            lambda x: tvm.tirx.call_pure_extern("float32", "expf", x),
+            lambda x: tvm.tirx.const(0.0, "float32"),
+        ),
+    ],
+    ids=["overflow", "float16-rounding", "extern-call"],
+)
+def test_the_float64_twin_never_excuses_a_wrong_program(reference, wrong):
+    report = verify(_elementwise(reference), _elementwise(wrong))
+    assert not report.ok, report
+
+
+def test_a_reference_that_fails_at_run_time_is_a_verification_error():
+    @T.prim_func(s_tir=True)
+    def failing(A: T.Buffer((8,), "float32"), B: T.Buffer((8,), "float32")):
+        assert A[0] > T.float32(2), "never on inputs in [-1, 1]"
+        for i in range(8):
+            with T.sblock("B"):
+                vi = T.axis.remap("S", [i])
+                B[vi] = A[vi]
+
+    mod = tvm.IRModule({"main": failing})
+    with pytest.raises(VerificationError, match="fails at run time"):
+        verify(mod, mod)
