@@ -271,7 +271,9 @@ def _rfactor_level(insts: list[Any], position: int, sample: Any) -> int | None:
 _MIN_RUN_PER_CORE = 64
 
 
-def serial_reduction_facts(sch: Any, cores: int) -> tuple[SerialReduction, ...]:
+def serial_reduction_facts(
+    sch: Any, cores: int, names: NameTable | None = None
+) -> tuple[SerialReduction, ...]:
     """Reduction blocks that one core runs alone, and the step that starts to split them.
 
     A block qualifies when the loops outside its outermost reduction loop have fewer than
@@ -280,6 +282,7 @@ def serial_reduction_facts(sch: Any, cores: int) -> tuple[SerialReduction, ...]:
     design space has no program that spreads such a reduction over the cores; two steps do:
     ``split`` the reduction loop into ``cores`` parts (``"action": "split"``), then ``rfactor``
     over those parts (``"action": "rfactor"``), whose outer loop the postprocessor parallelizes.
+    ``names`` is the state's name table, if the caller has it (built here otherwise).
 
     Returns
     -------
@@ -288,7 +291,7 @@ def serial_reduction_facts(sch: Any, cores: int) -> tuple[SerialReduction, ...]:
     """
     if cores < 2:
         return ()
-    names = NameTable(sch)
+    names = names or NameTable(sch)
     out = []
     for site in names.blocks.values():
         if f"{site.name}_rf" in names.blocks:
@@ -328,7 +331,6 @@ def serial_reduction_facts(sch: Any, cores: int) -> tuple[SerialReduction, ...]:
 
 
 _CACHE_LINE_BYTES = 64
-_WRITE_UNITS, _READ_UNITS = StridedRead.WIDEST_UNITS["write"], StridedRead.WIDEST_UNITS["read"]
 
 
 def _loop_iters(loop: Any, iter_vars: list[Any], bindings: list[Any]) -> list[Any]:
@@ -349,7 +351,9 @@ def _static(*extents: Any) -> list[int] | None:
         return None
 
 
-def strided_read_facts(sch: Any, simd_bits: int) -> tuple[StridedRead, ...]:
+def strided_read_facts(
+    sch: Any, simd_bits: int, names: NameTable | None = None
+) -> tuple[StridedRead, ...]:
     """Loop nests without reduction that read across the rows they write, and the next step of
     the 2-D tiling that fixes it.
 
@@ -372,13 +376,15 @@ def strided_read_facts(sch: Any, simd_bits: int) -> tuple[StridedRead, ...]:
         The state.
     simd_bits : int
         SIMD register width of the target (sizes the write tile).
+    names : NameTable | None
+        The state's name table, if the caller has it (built here otherwise).
 
     Returns
     -------
     tuple[StridedRead, ...]
         One per block that still needs a step; loop names are the step IR's.
     """
-    names = NameTable(sch)
+    names = names or NameTable(sch)
     out = []
     for site in names.blocks.values():
         fact = _strided_read(sch, names, site, simd_bits)
@@ -400,13 +406,12 @@ def _strided_read(sch: Any, names: NameTable, site: Any, simd_bits: int) -> Stri
         bindings = _bindings(sch, names.block_rv(sch, site.name))
     except Exception:  # a name the table cannot reach: no fact, no step
         return None
-    iter_vars = list(block.iter_vars)
+    iters = {loop.name: _loop_iters(loop, list(block.iter_vars), bindings) for loop in loops}
     inner = loops[-1]
-    inner_iters = _loop_iters(inner, iter_vars, bindings)
     write = block.writes[0]
-    if not write.region or not _uses_any(write.region[-1].min, inner_iters):
+    if not write.region or not _uses_any(write.region[-1].min, iters[inner.name]):
         return None
-    read = _strided_input(block, loops, inner_iters, iter_vars, bindings)
+    read = _strided_input(block, loops, iters)
     if read is None:
         return None
     buffer, read_loop = read
@@ -419,16 +424,17 @@ def _strided_read(sch: Any, names: NameTable, site: Any, simd_bits: int) -> Stri
     common = {"block": site.name, "buffer": str(buffer.name)}
     if inner_extent < lanes:
         return None  # not even one vector to write contiguously
-    if inner_extent > _WRITE_UNITS * lanes:
-        if not tile_sizes(inner_extent, lanes, _WRITE_UNITS):
+    widest = StridedRead.WIDEST_UNITS
+    if inner_extent > widest["write"] * lanes:
+        if not tile_sizes(inner_extent, lanes, widest["write"]):
             return None
         return StridedRead(
             **common, action="split", side="write", loop=inner.name, extent=inner_extent, unit=lanes
         )
     between = loops[loops.index(read_loop) + 1 : -1]
-    if not any((_static(loop.node.extent) or [2])[0] > 1 for loop in between):
+    if all(_static(loop.node.extent) == [1] for loop in between):
         return None  # the read loop already sits just outside a short write loop: tiled
-    if read_extent > _READ_UNITS * line and tile_sizes(read_extent, line, _READ_UNITS):
+    if read_extent > widest["read"] * line and tile_sizes(read_extent, line, widest["read"]):
         return StridedRead(
             **common,
             action="split",
@@ -443,10 +449,12 @@ def _strided_read(sch: Any, names: NameTable, site: Any, simd_bits: int) -> Stri
 
 
 def _strided_input(
-    block: Any, loops: list[Any], inner_iters: list[Any], iter_vars: list[Any], bindings: list[Any]
+    block: Any, loops: list[Any], iters: dict[str, list[Any]]
 ) -> tuple[Any, Any] | None:
     """The largest input the innermost loop reads across rows (by at least a cache line per
-    iteration), and the loop nearest to it that walks that input's last dimension."""
+    iteration), and the loop nearest to it that walks that input's last dimension (``iters``:
+    each loop's block iterators)."""
+    inner_iters = iters[loops[-1].name]
     best = None
     for read in block.reads:
         region, buffer = read.region, read.source
@@ -462,11 +470,7 @@ def _strided_input(
             for r, stride in zip(region, strides, strict=False)
         ):
             continue
-        walking = [
-            loop
-            for loop in loops[:-1]
-            if _uses_any(region[-1].min, _loop_iters(loop, iter_vars, bindings))
-        ]
+        walking = [loop for loop in loops[:-1] if _uses_any(region[-1].min, iters[loop.name])]
         if walking and (best is None or _buffer_bytes(buffer) > _buffer_bytes(best[0])):
             best = (buffer, walking[-1])
     return best
@@ -497,6 +501,7 @@ def state_facts(state: Any, cpu: Any) -> Facts:
     return Facts(
         decisions=decision_facts(state.schedule, state.mod),
         cpu=cpu_facts(cpu),
-        serial_reductions=serial_reduction_facts(state.schedule, cpu.cores),
-        strided_reads=strided_read_facts(state.schedule, cpu.simd_bits or 128),
+        # The state's name table, built once, serves both (it is what steps are named by).
+        serial_reductions=serial_reduction_facts(state.schedule, cpu.cores, state.names),
+        strided_reads=strided_read_facts(state.schedule, cpu.simd_bits or 128, state.names),
     )

@@ -5,7 +5,7 @@ every output buffer (a parameter some block writes) is compared. The compiled re
 outputs are kept in a small cache, so verifying many candidates of one workload compiles and
 runs the reference once per seed.
 
-A long float32 or float16 reduction is rounded in the unscheduled program too: a sequential sum
+A long float32 reduction is rounded in the unscheduled program too: a sequential sum
 of the 1M squares of NRM:2 is 2e-4 off the true value, so a correct rfactored schedule, which
 sums more accurately, can miss the reference by more than the tolerance. A candidate that misses
 gets a second comparison against a float64 twin of the reference (the same program with float32
