@@ -9,6 +9,7 @@ import tvm_ffi
 
 from tvm_llm_sched.errors import IllegalStepError, StepSyntaxError, UnknownSiteError
 from tvm_llm_sched.steps import STEP_KINDS, State
+from tvm_llm_sched.steps.appliers import resolve_factors
 from tvm_llm_sched.verify import verify
 
 # (kind under test, workload, steps: the last one is the kind under test)
@@ -55,6 +56,19 @@ def test_primitive_applies_and_stays_numerically_equal(mods, kind, workload, ste
     verify(mod, state.scheduled_mod, seeds=(0,)).raise_if_failed()
 
 
+def test_a_split_whose_none_factor_rounds_up_guards_its_tail(mods):
+    mod = mods("GMM:0")
+    state = State.replay(mod, None, ["split(l1, [None, 5])"])
+    assert [int(state.names.loops[n].node.extent) for n in ("l1", "l2")] == [26, 5]
+    assert "T.where(" in state.scheduled_mod.script()  # 26 * 5 = 130: the last two are guarded
+    verify(mod, state.scheduled_mod, seeds=(0,)).raise_if_failed()
+    exact = State.replay(mod, None, ["split(l1, [None, 128])"])
+    assert int(exact.names.loops["l1"].node.extent) == 1
+    # a sampled perfect tile (set_tile) has no tail to guard
+    with pytest.raises(IllegalStepError, match="does not divide 128"):
+        resolve_factors((None, 5), 128, "d0", count=2)
+
+
 def test_each_primitive_is_visible_in_the_ir(mods):
     state = State.initial(mods("GMM:0")).apply("split(l2, [8, 16])")
     assert [int(state.names.loops[n].node.extent) for n in state.names.loop_order] == [
@@ -81,7 +95,7 @@ REJECTIONS = [
         IllegalStepError,
         ["loop l1 has extent 128", "multiply to 15, not 128"],
     ),
-    ("GMM:0", [], "split(l1, [None, 5])", IllegalStepError, ["does not divide 128"]),
+    ("GMM:0", [], "split(l1, [None, 256])", IllegalStepError, ["256, more than the extent"]),
     ("GMM:0", [], "split(l1, [None, None])", IllegalStepError, ["at most one factor may be None"]),
     ("GMM:0", [], "split(l1, [0, 128])", IllegalStepError, ["must be positive"]),
     ("GMM:0", [], "split(l1, [128])", IllegalStepError, ["at least 2 factors"]),

@@ -24,6 +24,7 @@ __all__ = [
     "CpuFacts",
     "Decision",
     "Facts",
+    "IndivisibleReduction",
     "SerialReduction",
     "StridedRead",
     "TileDecision",
@@ -220,6 +221,50 @@ class StridedRead:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class IndivisibleReduction:
+    """A reduction block whose innermost loop sums along an input's contiguous dimension over an
+    extent that no SIMD vector divides (a prime row length), and the next step to vectorize it.
+
+    MetaSchedule's rfactor splits a reduction into perfect tiles only, so for such an extent its
+    partial sums stay scalar: one dependent add per element. Two steps fix it: ``split`` the loop
+    into ``parts`` inner iterations, the last outer iteration guarded (``"action": "split"``),
+    then ``rfactor`` over the inner loop with the partials as the innermost axis of a new buffer
+    (``"action": "rfactor"``, ``factor_axis``); the postprocessor vectorizes the partials.
+
+    Attributes
+    ----------
+    block : str
+        The block.
+    loop : str
+        The loop the step acts on, by its step-IR name.
+    extent : int
+        The reduction's extent (the block iterator's, before any split).
+    parts : int
+        The inner loop's extent: a whole number of SIMD vectors of the accumulator's dtype.
+    action : {"split", "rfactor"}
+        The next step.
+    factor_axis : int | None
+        Where an rfactor puts the partials' axis: after the output's own axes.
+    """
+
+    # The widest inner loop, in SIMD vectors: four independent vector accumulators (333 rows of
+    # 1777 fp32 by hand on znver5: 16, 32, 64 and 128 partials ran 55, 46, 51 and 56 us, against
+    # 310 us for the design space).
+    WIDEST_VECTORS: ClassVar[int] = 4
+
+    block: str
+    loop: str
+    extent: int
+    parts: int
+    action: Literal["split", "rfactor"]
+    factor_axis: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return _json(self)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Facts:
     """Everything structured a proposer knows about a state.
 
@@ -234,6 +279,7 @@ class Facts:
     cpu: CpuFacts | None = None
     serial_reductions: tuple[SerialReduction, ...] = ()
     strided_reads: tuple[StridedRead, ...] = ()
+    indivisible_reductions: tuple[IndivisibleReduction, ...] = ()
 
     def decision(self, name: str) -> Decision | None:
         """The decision called ``name`` (``d3``), or ``None``."""
@@ -247,6 +293,8 @@ class Facts:
         out["serial_reductions"] = [r.to_json() for r in self.serial_reductions]
         if self.strided_reads:  # left out when empty: other situations serialize as before
             out["strided_reads"] = [r.to_json() for r in self.strided_reads]
+        if self.indivisible_reductions:
+            out["indivisible_reductions"] = [r.to_json() for r in self.indivisible_reductions]
         return out
 
     @classmethod
@@ -260,7 +308,14 @@ class Facts:
         """
         if not isinstance(data, dict):
             raise ValueError("facts must be a JSON object")
-        unknown = set(data) - {"decisions", "cpu", "serial_reductions", "strided_reads"}
+        known = {
+            "decisions",
+            "cpu",
+            "serial_reductions",
+            "strided_reads",
+            "indivisible_reductions",
+        }
+        unknown = set(data) - known
         if unknown:
             raise ValueError(f"facts have no fields {sorted(unknown)}")
         decisions = []
@@ -277,4 +332,7 @@ class Facts:
                 _from(SerialReduction, r) for r in data.get("serial_reductions", ())
             ),
             strided_reads=tuple(_from(StridedRead, r) for r in data.get("strided_reads", ())),
+            indivisible_reductions=tuple(
+                _from(IndivisibleReduction, r) for r in data.get("indivisible_reductions", ())
+            ),
         )

@@ -45,9 +45,9 @@ Step language:
 {language}
 
 Rules: name only blocks, loops and decisions that appear in the IR (menu steps are known to \
-apply); split and set_tile factors must multiply to the extent; each proposed step is one \
-alternative applied to the current state (not a sequence); distinct steps, best first, at most \
-the number asked for."""
+apply); split and set_tile factors must multiply to the extent (a None split factor may \
+round up); each proposed step is one alternative applied to the current state (not a \
+sequence); distinct steps, best first, at most the number asked for."""
 
 _TAGGED_FORMAT = """\
 Reply in exactly this format and nothing else:

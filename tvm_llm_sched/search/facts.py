@@ -2,7 +2,8 @@
 
 :func:`state_facts` fills the typed schema that proposers read: every sampled decision with the
 block iterator it acts on, the categorical choices and compute locations, the reductions one core
-runs alone, the loop nests that read across the rows they write, and the CPU numbers of the target.
+runs alone, the loop nests that read across the rows they write, the reductions whose extent no
+SIMD vector divides, and the CPU numbers of the target.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..proposers.facts import (
     CpuFacts,
     Decision,
     Facts,
+    IndivisibleReduction,
     SerialReduction,
     StridedRead,
     TileDecision,
@@ -476,6 +478,126 @@ def _strided_input(
     return best
 
 
+# MetaSchedule's vectorize postprocessor leaves longer loops alone (the root's
+# ``meta_schedule.vectorize`` annotation), and its perfect tiles stop at 64 too.
+_MAX_VECTOR_LOOP = 64
+
+
+def indivisible_reduction_facts(
+    sch: Any, simd_bits: int, names: NameTable | None = None
+) -> tuple[IndivisibleReduction, ...]:
+    """Reductions along contiguous memory whose extent no SIMD vector divides, and the next step
+    that vectorizes them.
+
+    A block qualifies when its innermost loop moves exactly one block iterator, a reduction one,
+    that indexes the last (contiguous) dimension of an input, while no input it walks has a last
+    dimension that moves with a spatial iterator (nothing else to vectorize, as in a row sum; a
+    matmul's output columns are), and when the reduction's extent has no divisor from one SIMD
+    vector to 64: every perfect tile, and so every rfactor of MetaSchedule's design space, leaves
+    the partial sums scalar. Reported: ``split`` the loop with a whole number of vectors inside
+    (the tail guarded), then ``rfactor`` over that inner loop. A block already rfactored, or one
+    with several outputs, is left alone.
+
+    Parameters
+    ----------
+    sch : tvm.s_tir.Schedule
+        The state.
+    simd_bits : int
+        SIMD register width of the target.
+    names : NameTable | None
+        The state's name table, if the caller has it (built here otherwise).
+
+    Returns
+    -------
+    tuple[IndivisibleReduction, ...]
+        One per block that still needs a step; loop names are the step IR's.
+    """
+    names = names or NameTable(sch)
+    out = []
+    for site in names.blocks.values():
+        if site.name.endswith("_rf") or f"{site.name}_rf" in names.blocks:
+            continue  # rfactored already; another rfactor would repeat the name
+        fact = _indivisible_reduction(sch, names, site, simd_bits)
+        if fact is not None:
+            out.append(fact)
+    return tuple(out)
+
+
+def _indivisible_reduction(
+    sch: Any, names: NameTable, site: Any, simd_bits: int
+) -> IndivisibleReduction | None:
+    block = site.node
+    loops = [names.loops[name] for name in site.loops if name in names.loops]
+    if len(block.writes) != 1 or not loops or int(loops[-1].node.kind) != 0:
+        return None
+    try:
+        bindings = _bindings(sch, names.block_rv(sch, site.name))
+    except Exception:  # a name the table cannot reach: no fact, no step
+        return None
+    inner = loops[-1]
+    moved = [
+        (iv, value)
+        for iv, value in zip(block.iter_vars, bindings, strict=False)
+        if _uses(value, inner.node.loop_var)
+    ]
+    if len(moved) != 1 or int(moved[0][0].iter_type) != 2:
+        return None
+    reduce_var, binding = moved[0]
+    spatial = [iv.var for iv in block.iter_vars if int(iv.iter_type) == 0]
+    # The inputs the reduction walks (a row mean's A[i, k]; not the mean[i] a variance subtracts)
+    walked = [
+        read.region
+        for read in block.reads
+        if read.region and any(_uses(r.min, reduce_var.var) for r in read.region)
+    ]
+    # TVM 0.27's RewriteReductionBlock raises on the guarded rfactor of a block that also reads
+    # another block's output along its reduction (a variance reading the mean): no step to offer.
+    produced = [
+        write.source
+        for other in names.blocks.values()
+        if other.name != site.name
+        for write in other.node.writes
+    ]
+    if any(
+        read.region
+        and not any(_uses(r.min, reduce_var.var) for r in read.region)
+        and any(buffer.same_as(read.source) for buffer in produced)
+        for read in block.reads
+    ):
+        return None
+    if not any(_uses(region[-1].min, reduce_var.var) for region in walked) or any(
+        _uses_any(region[-1].min, spatial) for region in walked
+    ):
+        return None
+    sizes = _static(reduce_var.dom.extent, inner.node.extent)
+    if sizes is None:
+        return None
+    extent, inner_extent = sizes
+    lanes = max(simd_bits // (8 * block.writes[0].source.dtype.itemsize), 1)
+    if any(extent % d == 0 for d in range(lanes, _MAX_VECTOR_LOOP + 1)):
+        return None  # a perfect tile fills a vector: the design space's rfactor has it
+    common = {"block": site.name, "extent": extent}
+    if binding.same_as(inner.node.loop_var):
+        vectors = min(IndivisibleReduction.WIDEST_VECTORS, _MAX_VECTOR_LOOP // lanes)
+        while vectors > 1 and 2 * vectors * lanes > extent:
+            vectors //= 2  # at least two outer iterations
+        if 2 * vectors * lanes > extent:
+            return None  # shorter than two vectors: little to gain
+        return IndivisibleReduction(
+            **common, loop=inner.name, parts=vectors * lanes, action="split"
+        )
+    moving = [loop for loop in loops if _uses(binding, loop.node.loop_var)]
+    if len(moving) == 2 and inner_extent % lanes == 0 and inner_extent <= _MAX_VECTOR_LOOP:
+        return IndivisibleReduction(
+            **common,
+            loop=inner.name,
+            parts=inner_extent,
+            action="rfactor",
+            factor_axis=len(block.writes[0].region),
+        )
+    return None
+
+
 def cpu_facts(cpu: Any) -> CpuFacts:
     """The CPU numbers the policy needs, from a :class:`~tvm_llm_sched.hardware.CpuInfo`."""
     return CpuFacts(
@@ -504,4 +626,7 @@ def state_facts(state: Any, cpu: Any) -> Facts:
         # The state's name table, built once, serves both (it is what steps are named by).
         serial_reductions=serial_reduction_facts(state.schedule, cpu.cores, state.names),
         strided_reads=strided_read_facts(state.schedule, cpu.simd_bits or 128, state.names),
+        indivisible_reductions=indivisible_reduction_facts(
+            state.schedule, cpu.simd_bits or 128, state.names
+        ),
     )

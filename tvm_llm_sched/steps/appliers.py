@@ -82,15 +82,24 @@ def loop_extent(names: NameTable, loop: str) -> int:
 
 
 def resolve_factors(
-    factors: tuple[int | None, ...], extent: int, what: str, *, count: int | None = None
+    factors: tuple[int | None, ...],
+    extent: int,
+    what: str,
+    *,
+    count: int | None = None,
+    guarded_tail: bool = False,
 ) -> list[int]:
     """Check tiling factors against an extent and infer the one ``None`` factor.
+
+    With ``guarded_tail``, a ``None`` factor is rounded up when the others do not divide the
+    extent (TVM's ``split`` then guards the last, partial iteration with a predicate); without
+    it, as for a sampled perfect tile, the factors must tile the extent exactly.
 
     Raises
     ------
     IllegalStepError
         Wrong count, non-positive factors, more than one ``None``, or a product that does not
-        match (or, with ``None``, does not divide) the extent.
+        match (or, with ``None`` and no ``guarded_tail``, does not divide) the extent.
     """
     shown = "[" + ", ".join("None" if f is None else str(f) for f in factors) + "]"
     if count is not None and len(factors) != count:
@@ -103,12 +112,16 @@ def resolve_factors(
         raise IllegalStepError(f"at most one factor may be None (inferred), got {shown}")
     known = math.prod(f for f in factors if f is not None)
     if None in factors:
-        if extent % known:
+        if extent % known and not guarded_tail:
             raise IllegalStepError(
                 f"{what}: the known factors of {shown} multiply to {known}, which does not divide"
                 f" {extent}"
             )
-        return [extent // known if f is None else f for f in factors]
+        if known > extent:
+            raise IllegalStepError(
+                f"{what}: the known factors of {shown} multiply to {known}, more than the extent"
+            )
+        return [-(-extent // known) if f is None else f for f in factors]
     if known != extent:
         raise IllegalStepError(f"{what}: factors {shown} multiply to {known}, not {extent}")
     return list(factors)
@@ -127,10 +140,14 @@ def _loop_or_block(sch: Any, names: NameTable, site: str) -> Any:
 
 # -- schedule primitives ---------------------------------------------------------------------------
 def split(sch: Any, names: NameTable, step: Step) -> None:
-    """``split(loop, factors)``: factors must tile the loop's extent exactly."""
+    """``split(loop, factors)``: factors tile the loop's extent exactly, or one ``None`` factor is
+    rounded up and the loop's last, partial iteration is guarded (a prime extent can still get a
+    SIMD-wide inner loop)."""
     rv = names.loop_rv(sch, step["loop"])
     extent = loop_extent(names, step["loop"])
-    factors = resolve_factors(step["factors"], extent, f"loop {step['loop']} has extent {extent}")
+    factors = resolve_factors(
+        step["factors"], extent, f"loop {step['loop']} has extent {extent}", guarded_tail=True
+    )
     with refused_as_illegal(step, names):
         sch.split(rv, factors, preserve_unit_iters=True)
 

@@ -98,7 +98,9 @@ STEP_KINDS: dict[str, StepKind] = {
         _kind(
             "split",
             "loop:loop factors:factors",
-            "split a loop into nested loops; factors multiply to its extent (one may be None)",
+            "split a loop into nested loops; factors multiply to its extent (one may be None:"
+            " inferred, rounded up with the last iteration guarded when the others do not divide"
+            " the extent)",
             "split(l1, [8, 64])",
             appliers.split,
         ),
