@@ -24,7 +24,7 @@ from ..proposers.facts import (
     StridedRead,
     TileDecision,
 )
-from ..steps.factors import tile_sizes
+from ..steps.factors import MAX_VECTOR_LOOP, fills_no_vector, tile_sizes
 
 
 def _producer(insts: list[Any], rv: Any) -> Any | None:
@@ -478,11 +478,6 @@ def _strided_input(
     return best
 
 
-# MetaSchedule's vectorize postprocessor leaves longer loops alone (the root's
-# ``meta_schedule.vectorize`` annotation), and its perfect tiles stop at 64 too.
-_MAX_VECTOR_LOOP = 64
-
-
 def indivisible_reduction_facts(
     sch: Any, simd_bits: int, names: NameTable | None = None
 ) -> tuple[IndivisibleReduction, ...]:
@@ -574,11 +569,11 @@ def _indivisible_reduction(
         return None
     extent, inner_extent = sizes
     lanes = max(simd_bits // (8 * block.writes[0].source.dtype.itemsize), 1)
-    if any(extent % d == 0 for d in range(lanes, _MAX_VECTOR_LOOP + 1)):
+    if not fills_no_vector(extent, lanes):
         return None  # a perfect tile fills a vector: the design space's rfactor has it
     common = {"block": site.name, "extent": extent}
     if binding.same_as(inner.node.loop_var):
-        vectors = min(IndivisibleReduction.WIDEST_VECTORS, _MAX_VECTOR_LOOP // lanes)
+        vectors = min(IndivisibleReduction.WIDEST_VECTORS, MAX_VECTOR_LOOP // lanes)
         while vectors > 1 and 2 * vectors * lanes > extent:
             vectors //= 2  # at least two outer iterations
         if 2 * vectors * lanes > extent:
@@ -587,7 +582,7 @@ def _indivisible_reduction(
             **common, loop=inner.name, parts=vectors * lanes, action="split"
         )
     moving = [loop for loop in loops if _uses(binding, loop.node.loop_var)]
-    if len(moving) == 2 and inner_extent % lanes == 0 and inner_extent <= _MAX_VECTOR_LOOP:
+    if len(moving) == 2 and inner_extent % lanes == 0 and inner_extent <= MAX_VECTOR_LOOP:
         return IndivisibleReduction(
             **common,
             loop=inner.name,

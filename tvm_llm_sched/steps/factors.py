@@ -34,3 +34,21 @@ def tile_sizes(extent: int, unit: int, widest: int) -> list[int]:
         return exact
     near = [d for d in divisors(extent) if unit // 2 <= d <= widest * unit and d < extent]
     return near[-1:]
+
+
+# MetaSchedule's perfect tiles stop at 64 (``max_innermost_factor``), and so does its vectorize
+# postprocessor (the root's ``meta_schedule.vectorize`` annotation).
+MAX_VECTOR_LOOP = 64
+
+
+def fills_no_vector(extent: int, lanes: int) -> bool:
+    """Whether no perfect tile of ``extent`` holds one to :data:`MAX_VECTOR_LOOP` iterations and at
+    least a vector of ``lanes``: then no rfactor of MetaSchedule's design space vectorizes a
+    reduction over it (a prime row length).
+
+    Examples
+    --------
+    >>> fills_no_vector(1777, 16), fills_no_vector(1000, 16), fills_no_vector(1777, 1)
+    (True, False, False)
+    """
+    return not any(extent % d == 0 for d in range(max(lanes, 1), MAX_VECTOR_LOOP + 1))

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import StepError
 from .analysis import BlockFacts, LoopFacts, analyze
-from .factors import divisors
+from .factors import divisors, fills_no_vector
 from .state import State
 from .step import Step
 
@@ -111,6 +111,10 @@ class _Menu:
             f = chain[-1] if chain else None
             if f and f.kind == "serial" and f.extent > self.lanes and f.extent % self.lanes == 0:
                 yield Step.of("split", loop=f.name, factors=[f.extent // self.lanes, self.lanes])
+        for f in self._serial():  # whole vectors of a reduction no perfect tile vectorizes
+            if f.innermost and f.reduction and not f.spatial and f.extent > 2 * self.lanes:
+                if fills_no_vector(f.extent, self.lanes):
+                    yield Step.of("split", loop=f.name, factors=[None, 2 * self.lanes])
         for tile, f in itertools.product(self.tiles, self._serial()):
             inner = _largest_divisor_at_most(f.extent, tile)
             if 1 < inner < f.extent and f.spatial and not f.reduction:
