@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 
 import pytest
+import tvm
+from tvm import te
 
 from tvm_llm_sched.errors import IllegalStepError
 from tvm_llm_sched.hardware import host_target
@@ -122,3 +124,14 @@ def test_tuning_records_of_the_two_core_reduction_load_back_and_compile(tmp_path
         for r in ms.database.JSONDatabase(work_dir=str(tmp_path)).get_all_tuning_records()
     ]
     assert any(f"factors=[{CORES}, " in t and "rfactor(" in t for t in traces)
+
+
+def test_a_symbolic_extent_gives_no_serial_reduction_and_no_error():
+    n = tvm.tirx.Var("n", "int64")
+    a = te.placeholder((n,), name="A")
+    k = te.reduce_axis((0, n), "k")
+    c = te.compute((), lambda: te.sum(a[k] * a[k], axis=k), name="C")
+    from tvm_llm_sched.steps import State
+
+    state = State.initial(tvm.IRModule({"main": te.create_prim_func([a, c])}))
+    assert serial_reduction_facts(state.schedule, CORES) == ()

@@ -156,6 +156,14 @@ REJECTIONS = [
         ["loops are l0, l1, l2, l3, l4"],
     ),
     ("GMM:0", [], "split(l1 [8, 16])", StepSyntaxError, ["expected ','"]),
+    # TVM names the cache_read's block after the rfactor buffer ("C.rf"), as the cache_write did
+    (
+        "NRM:0",
+        ["rfactor(l1, 0)", 'cache_write(C_rf, 0, "global")'],
+        'cache_read(C, 0, "global")',
+        IllegalStepError,
+        ["a second 'C.rf_global'", "two blocks of one name"],
+    ),
 ]
 
 

@@ -316,8 +316,10 @@ def serial_reduction_facts(
         if not reduce_at:
             continue
         first = reduce_at[0]
-        outside = math.prod(int(loop.node.extent) for loop in loops[:first])
-        extent = int(loops[first].node.extent)
+        extents = _static(*(loop.node.extent for loop in loops[: first + 1]))
+        if extents is None:
+            continue  # a loop whose extent is an expression (after a guarded split): no step
+        outside, extent = math.prod(extents[:-1]), extents[-1]
         if outside >= cores:
             continue
         if extent == cores and len(reduce_at) > 1:

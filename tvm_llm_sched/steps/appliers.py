@@ -194,28 +194,34 @@ compute_inline = _primitive("compute_inline", "block")
 reverse_compute_inline = _primitive("reverse_compute_inline", "block")
 
 
-def rfactor(sch: Any, names: NameTable, step: Step) -> None:
-    """``rfactor(loop, factor_axis)``; refused when the new block repeats an existing block's name.
+rfactor = _primitive("rfactor", "loop", "factor_axis")
 
-    TVM names the rfactor block ``<block>_rf``. Where MetaSchedule's AddRFactor already made one
-    (rfactor again over the original block), the program gets two blocks of that name, which
-    MetaSchedule's postprocessors cannot look up: such a candidate could never be measured.
+
+def refuse_repeated_block_names(sch: Any, step: Step) -> None:
+    """Refuse a step after which two blocks share a name.
+
+    TVM names new blocks after the old ones, and some sequences repeat a name: an rfactor where
+    MetaSchedule's AddRFactor already made ``<block>_rf``, or a ``cache_read`` of a buffer whose
+    ``cache_write`` block already holds the name the read would take. MetaSchedule's
+    postprocessors and the step IR's names look blocks up by name, so such a program could never
+    be measured (nor named).
+
+    Raises
+    ------
+    IllegalStepError
+        Two blocks of the scheduled function have the same name.
     """
     import tvm
 
-    loop = names.loop_rv(sch, step["loop"])
-    with refused_as_illegal(step, names):
-        block = sch.get(sch.rfactor(loop, step["factor_axis"]))
-    same = [
-        node
-        for node in iter_stmts(sch.mod["main"].body)
-        if isinstance(node, tvm.s_tir.SBlock) and node.name_hint == block.name_hint
-    ]
-    if len(same) > 1:
-        raise IllegalStepError(
-            f"{step.to_text()}: the new block would be a second {block.name_hint!r}, and "
-            "MetaSchedule's postprocessors cannot handle two blocks of one name"
-        )
+    seen: set[str] = set()
+    for node in iter_stmts(sch.mod["main"].body):
+        if isinstance(node, tvm.s_tir.SBlock):
+            if node.name_hint in seen:
+                raise IllegalStepError(
+                    f"{step.to_text()}: the new block would be a second {node.name_hint!r}, and "
+                    "MetaSchedule's postprocessors cannot handle two blocks of one name"
+                )
+            seen.add(node.name_hint)
 
 
 decompose_reduction = _primitive("decompose_reduction", "block", "loop")

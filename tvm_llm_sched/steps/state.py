@@ -17,7 +17,12 @@ from typing import Any
 from ..errors import IllegalStepError, StepError
 from ..ir.naming import NameTable, plain_decision, sampling_insts
 from ..tvm_compat import root_annotations_last
-from .appliers import COMPUTE_LOCATION_NAMES, TVM_ERRORS, tvm_reason
+from .appliers import (
+    COMPUTE_LOCATION_NAMES,
+    TVM_ERRORS,
+    refuse_repeated_block_names,
+    tvm_reason,
+)
 from .kinds import STEP_KINDS
 from .parser import parse_step, parse_steps
 from .step import Step
@@ -37,6 +42,7 @@ def _materialize(mod: Any, trace: Any | None, steps: Iterable[Step]) -> Any:
             ) from exc
     for step in steps:
         STEP_KINDS[step.kind].applier(sch, NameTable(sch), step)
+        refuse_repeated_block_names(sch, step)
     return sch
 
 
@@ -268,6 +274,7 @@ class State:
         if not spec.edits_decision:
             sch = self._sch.copy()  # the primitive mutates; our own schedule stays intact
             spec.applier(sch, self.names, step)
+            refuse_repeated_block_names(sch, step)
             return State(self._mod, self._base, self._edited, self._steps + (step,), sch)
         decision = spec.applier(self._sch, self.names, step)
         index = int(step["decision"][1:])
