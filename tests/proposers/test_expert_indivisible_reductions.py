@@ -83,10 +83,36 @@ def test_reductions_the_design_space_vectorizes_or_that_cannot_be_are_left_alone
     assert _facts(mod) == []
 
 
-def test_a_variance_that_reads_the_mean_is_left_alone_and_the_mean_is_not():
-    # TVM 0.27's RewriteReductionBlock raises on the guarded rfactor of the variance (it reads
-    # the mean block's output): offering it would waste the proposal on a program never measured
+def _two_row_sums(first_extent):
+    """Two independent row sums, the one over ``first_extent`` first, then one over 389."""
+    b, a = te.placeholder((16, first_extent), name="B"), te.placeholder((16, 389), name="A")
+    kb, k = te.reduce_axis((0, first_extent), "kb"), te.reduce_axis((0, 389), "k")
+    t = te.compute((16,), lambda i: te.sum(b[i, kb], axis=kb), name="t")
+    s = te.compute((16,), lambda i: te.sum(a[i, k], axis=k), name="s")
+    return tvm.IRModule({"main": te.create_prim_func([a, b, t, s])})
+
+
+def test_a_reduction_after_another_reduction_is_left_alone():
+    # TVM 0.27's RewriteReductionBlock raises on a guarded rfactor that follows another reduction
+    # block (a variance after its mean, a softmax's sum after its max, or an unrelated one):
+    # offering it would waste the proposal on a program never measured
     assert {f.block for f in _facts(layer_norm(8, 389))} == {"mean"}
+    assert {f.block for f in _facts(_two_row_sums(100))} == set()
+
+
+def test_no_fact_where_tvm_refuses_the_rfactor():
+    from tvm_llm_sched.steps import State
+
+    a = te.placeholder((16, 389), name="A")
+    e = te.compute((16, 389), lambda i, j: a[i, j] * 2.0, name="e")
+    k = te.reduce_axis((0, 389), "k")
+    s = te.compute((16,), lambda i: te.sum(e[i, k], axis=k), name="s")
+    state = State.initial(tvm.IRModule({"main": te.create_prim_func([a, s])}))
+    (fact,) = indivisible_reduction_facts(state.schedule, AVX512)
+    # the producer computed inside the reduction's loops: TVM refuses the rfactor
+    state = state.apply(f"split({fact.loop}, [None, {fact.parts}])")
+    state = state.apply(f"compute_at(e, {state.names.blocks['s'].loops[1]})")
+    assert indivisible_reduction_facts(state.schedule, AVX512) == ()
 
 
 def test_a_symbolic_extent_gives_no_fact():
@@ -120,18 +146,23 @@ def _situation(facts):
 
 def test_the_policy_offers_the_width_and_half_of_it_then_the_rfactor():
     cpu = CpuFacts(lanes=16, cores=2, simd_bits=512)
-    split = IndivisibleReduction(block="S", loop="l1", extent=1777, parts=64, action="split")
+    split = IndivisibleReduction(
+        block="S", loop="l1", extent=1777, parts=64, lanes=16, action="split"
+    )
     facts = Facts(cpu=cpu, indivisible_reductions=(split,))
     assert Facts.from_json(facts.to_json()) == facts
     steps = ExpertPolicy._indivisible_reduction_steps(_situation(facts))
     assert [s.step.to_text() for s in steps] == ["split(l1, [None, 64])", "split(l1, [None, 32])"]
-    narrow = IndivisibleReduction(block="S", loop="l1", extent=37, parts=16, action="split")
+    narrow = IndivisibleReduction(
+        block="S", loop="l1", extent=1777, parts=64, lanes=64, action="split"
+    )
     steps = ExpertPolicy._indivisible_reduction_steps(
         _situation(Facts(cpu=cpu, indivisible_reductions=(narrow,)))
     )
-    assert [s.step.to_text() for s in steps] == ["split(l1, [None, 16])"]  # no half vector
+    # int8 on AVX-512: 64 lanes, no half vector
+    assert [s.step.to_text() for s in steps] == ["split(l1, [None, 64])"]
     rfactor = IndivisibleReduction(
-        block="S", loop="l2", extent=1777, parts=64, action="rfactor", factor_axis=1
+        block="S", loop="l2", extent=1777, parts=64, lanes=16, action="rfactor", factor_axis=1
     )
     facts = Facts(cpu=cpu, indivisible_reductions=(rfactor,))
     steps = ExpertPolicy._indivisible_reduction_steps(_situation(facts))

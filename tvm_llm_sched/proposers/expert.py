@@ -446,8 +446,8 @@ class ExpertPolicy(Proposer):
                     )
                 ]
             else:
-                lanes = (situation.facts.cpu.lanes if situation.facts.cpu else 0) or 1
-                widths = [fact.parts] + ([fact.parts // 2] if fact.parts // 2 >= lanes else [])
+                half = fact.parts // 2
+                widths = [fact.parts] + ([half] if half >= fact.lanes else [])
                 choices = [
                     (
                         Step.of("split", loop=fact.loop, factors=[None, parts]),

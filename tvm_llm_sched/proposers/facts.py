@@ -230,6 +230,8 @@ class IndivisibleReduction:
     into ``parts`` inner iterations, the last outer iteration guarded (``"action": "split"``),
     then ``rfactor`` over the inner loop with the partials as the innermost axis of a new buffer
     (``"action": "rfactor"``, ``factor_axis``); the postprocessor vectorizes the partials.
+    A reduction with an even extent that one core runs alone also has a
+    :class:`SerialReduction`; whichever split comes first ends the other fact.
 
     Attributes
     ----------
@@ -241,6 +243,8 @@ class IndivisibleReduction:
         The reduction's extent (the block iterator's, before any split).
     parts : int
         The inner loop's extent: a whole number of SIMD vectors of the accumulator's dtype.
+    lanes : int
+        SIMD lanes of the accumulator's dtype.
     action : {"split", "rfactor"}
         The next step.
     factor_axis : int | None
@@ -256,6 +260,7 @@ class IndivisibleReduction:
     loop: str
     extent: int
     parts: int
+    lanes: int
     action: Literal["split", "rfactor"]
     factor_axis: int | None = None
 

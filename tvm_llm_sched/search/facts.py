@@ -547,19 +547,14 @@ def _indivisible_reduction(
         for read in block.reads
         if read.region and any(_uses(r.min, reduce_var.var) for r in read.region)
     ]
-    # TVM 0.27's RewriteReductionBlock raises on the guarded rfactor of a block that also reads
-    # another block's output along its reduction (a variance reading the mean): no step to offer.
-    produced = [
-        write.source
-        for other in names.blocks.values()
-        if other.name != site.name
-        for write in other.node.writes
-    ]
+    # TVM 0.27's RewriteReductionBlock raises on a guarded rfactor that follows another
+    # reduction block of the function (a variance after its mean, a sum after a max), even an
+    # unrelated one: such a program is never measured, so no step is offered.
+    order = list(names.blocks)
     if any(
-        read.region
-        and not any(_uses(r.min, reduce_var.var) for r in read.region)
-        and any(buffer.same_as(read.source) for buffer in produced)
-        for read in block.reads
+        int(iv.iter_type) == 2
+        for other in order[: order.index(site.name)]
+        for iv in names.blocks[other].node.iter_vars
     ):
         return None
     if not any(_uses(region[-1].min, reduce_var.var) for region in walked) or any(
@@ -573,26 +568,44 @@ def _indivisible_reduction(
     lanes = max(simd_bits // (8 * block.writes[0].source.dtype.itemsize), 1)
     if not fills_no_vector(extent, lanes):
         return None  # a perfect tile fills a vector: the design space's rfactor has it
-    common = {"block": site.name, "extent": extent}
+    common = {"block": site.name, "extent": extent, "lanes": lanes}
+    axis = len(block.writes[0].region)  # the partials after the output's own axes
     if binding.same_as(inner.node.loop_var):
         vectors = min(IndivisibleReduction.WIDEST_VECTORS, MAX_VECTOR_LOOP // lanes)
         while vectors > 1 and 2 * vectors * lanes > extent:
             vectors //= 2  # at least two outer iterations
         if 2 * vectors * lanes > extent:
             return None  # shorter than two vectors: little to gain
+        if not _rfactor_applies(sch, names, inner.name, vectors * lanes, axis):
+            return None
         return IndivisibleReduction(
             **common, loop=inner.name, parts=vectors * lanes, action="split"
         )
     moving = [loop for loop in loops if _uses(binding, loop.node.loop_var)]
     if len(moving) == 2 and inner_extent % lanes == 0 and inner_extent <= MAX_VECTOR_LOOP:
+        if not _rfactor_applies(sch, names, inner.name, None, axis):
+            return None
         return IndivisibleReduction(
-            **common,
-            loop=inner.name,
-            parts=inner_extent,
-            action="rfactor",
-            factor_axis=len(block.writes[0].region),
+            **common, loop=inner.name, parts=inner_extent, action="rfactor", factor_axis=axis
         )
     return None
+
+
+def _rfactor_applies(
+    sch: Any, names: NameTable, loop: str, parts: int | None, factor_axis: int
+) -> bool:
+    """Whether TVM accepts the rfactor over ``loop`` (after its guarded split into ``parts``, if
+    given), tried on a copy: it refuses a reduction that shares its loops with another block, as
+    after a ``compute_at`` of its producer."""
+    trial = sch.copy()
+    try:
+        rv = names.loop_rv(trial, loop)
+        if parts is not None:
+            rv = trial.split(rv, [None, parts], preserve_unit_iters=True)[-1]
+        trial.rfactor(rv, factor_axis)
+    except Exception:  # TVM's refusal: no fact, no step
+        return False
+    return True
 
 
 def cpu_facts(cpu: Any) -> CpuFacts:
