@@ -120,3 +120,32 @@ def answer():
 def secret() -> str:
     """The fake API key every test client sends; it must never show up anywhere."""
     return SECRET
+
+
+@pytest.fixture
+def expert_walk():
+    """``walk(mod, state, kinds)``: the expert's top step from ``state``, once per expected step
+    kind (each checked), then the postprocessed schedule of the result, verified against ``mod``.
+    """
+
+    def walk(mod, state, kinds):
+        from tvm_llm_sched.hardware import host_target
+        from tvm_llm_sched.proposers import ExpertPolicy
+        from tvm_llm_sched.search.situation import build_situation
+        from tvm_llm_sched.steps import design_space_context
+        from tvm_llm_sched.verify import verify
+
+        target = host_target(num_cores=2)
+        for expected in kinds:
+            situation = build_situation(state, workload="W", target=target)
+            step = ExpertPolicy().propose(situation, k=1).steps[0].step
+            assert step.kind == expected, step
+            state = state.apply(step)
+        sch = state.schedule.copy()
+        assert all(
+            p.apply(sch) for p in design_space_context(mod, target).space_generator.postprocs
+        )
+        assert verify(mod, sch, target).ok
+        return state, sch
+
+    return walk

@@ -173,24 +173,13 @@ def test_the_policy_offers_the_width_and_half_of_it_then_the_rfactor():
 @pytest.mark.parametrize(
     "mod, block", [(row_mean(64, 389), "S"), (dot(10007), "C")], ids=["row-mean", "dot"]
 )
-def test_the_expert_vectorizes_the_partials_and_the_program_verifies(mod, block):
-    from tvm_llm_sched.steps import design_space_context
-    from tvm_llm_sched.verify import verify
-
-    target = host_target(num_cores=2)
+def test_the_expert_vectorizes_the_partials_and_the_program_verifies(mod, block, expert_walk):
     (state,) = [s for s in _states(mod) if f"{block}_rf" not in s.names.blocks]
-    for expected in ("split", "rfactor"):
-        situation = build_situation(state, workload="R", target=target)
-        step = ExpertPolicy().propose(situation, k=1).steps[0].step
-        assert step.kind == expected, step
-        state = state.apply(step)
+    state, sch = expert_walk(mod, state, ("split", "rfactor"))
+    target = host_target(num_cores=2)
     assert not build_situation(state, workload="R", target=target).facts.indivisible_reductions
-    sch = state.schedule.copy()
-    ctx = design_space_context(mod, target)
-    assert all(post.apply(sch) for post in ctx.space_generator.postprocs)
     script = sch.mod.script()
     assert f'T.sblock("{block}_rf_update")' in script and "T.vectorized(" in script
-    assert verify(mod, sch, target).ok
 
 
 @pytest.mark.tuning

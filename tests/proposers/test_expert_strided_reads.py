@@ -172,25 +172,13 @@ def _situation(facts):
     return Situation(workload="w", ir="", hardware="", facts=facts)
 
 
-def test_expert_tiles_a_transpose_and_the_postprocessors_parallelize_and_vectorize():
-    from tvm_llm_sched.steps import design_space_context
-    from tvm_llm_sched.verify import verify
-
-    target = host_target(num_cores=2)
+def test_expert_tiles_a_transpose_and_the_postprocessors_parallelize_and_vectorize(expert_walk):
     mod = _transpose()
-    state = _state(mod)
-    for expected in ("split", "split", "reorder"):
-        situation = build_situation(state, workload="T", target=target)
-        step = ExpertPolicy().propose(situation, k=1).steps[0].step
-        assert step.kind == expected, step
-        state = state.apply(step)
+    state, sch = expert_walk(mod, _state(mod), ("split", "split", "reorder"))
+    target = host_target(num_cores=2)
     assert not build_situation(state, workload="T", target=target).facts.strided_reads
-    sch = state.schedule.copy()
-    ctx = design_space_context(mod, target)
-    assert all(post.apply(sch) for post in ctx.space_generator.postprocs)
     script = sch.mod.script()
     assert "T.parallel(" in script and "T.vectorized(" in script
-    assert verify(mod, sch, target).ok
 
 
 @pytest.mark.tuning

@@ -456,12 +456,11 @@ class ExpertPolicy(Proposer):
                     )
                     for parts in widths
                 ]
-            for step, what in choices:
-                rationale = (
-                    f"Block {fact.block} sums along contiguous memory one element at a time (no "
-                    f"vector divides {fact.extent}); this {what}."
-                )
-                steps.append(RankedStep(step=step, rationale=rationale, score=1.0))
+            why = (
+                f"Block {fact.block} sums along contiguous memory one element at a time (no "
+                f"vector divides {fact.extent})"
+            )
+            steps += _structural_steps(why, choices)
         return steps
 
     @staticmethod
@@ -486,12 +485,11 @@ class ExpertPolicy(Proposer):
                     )
                     for tile in tile_sizes(fact.extent, fact.unit or 1, widest)
                 ]
-            for step, what in choices:
-                rationale = (
-                    f"Block {fact.block} writes along its innermost loop but reads {fact.buffer} "
-                    f"across rows, one element per cache line; this {what}."
-                )
-                steps.append(RankedStep(step=step, rationale=rationale, score=1.0))
+            why = (
+                f"Block {fact.block} writes along its innermost loop but reads {fact.buffer} "
+                "across rows, one element per cache line"
+            )
+            steps += _structural_steps(why, choices)
         return steps
 
     def _local_moves(
@@ -586,6 +584,14 @@ class ExpertPolicy(Proposer):
                 rejections.append(rejection)
         reasoning = "\n".join(step.rationale for step in steps)
         return Proposal(steps=tuple(steps), rejections=tuple(rejections), reasoning=reasoning)
+
+
+def _structural_steps(why: str, choices: list[tuple[Step, str]]) -> list[RankedStep]:
+    """Steps of a structural move beyond the design space, each ``(step, what it does)``, ranked
+    ahead of the prior's edits, with ``why`` (the fact) in their rationale."""
+    return [
+        RankedStep(step=step, rationale=f"{why}; this {what}.", score=1.0) for step, what in choices
+    ]
 
 
 def _edited_decisions(state_steps: Iterable[Step]) -> set[str]:

@@ -388,13 +388,15 @@ def strided_read_facts(
     tuple[StridedRead, ...]
         One per block that still needs a step; loop names are the step IR's.
     """
+    return _per_block(sch, names, _strided_read, simd_bits)
+
+
+def _per_block(sch: Any, names: NameTable | None, fact_of: Any, *args: Any) -> tuple[Any, ...]:
+    """``fact_of(sch, names, site, *args)`` for every block of the state, without the blocks it
+    returns ``None`` for (``names``: the state's name table, built here if the caller has none)."""
     names = names or NameTable(sch)
-    out = []
-    for site in names.blocks.values():
-        fact = _strided_read(sch, names, site, simd_bits)
-        if fact is not None:
-            out.append(fact)
-    return tuple(out)
+    facts = (fact_of(sch, names, site, *args) for site in names.blocks.values())
+    return tuple(fact for fact in facts if fact is not None)
 
 
 def _strided_read(sch: Any, names: NameTable, site: Any, simd_bits: int) -> StridedRead | None:
@@ -509,20 +511,14 @@ def indivisible_reduction_facts(
     tuple[IndivisibleReduction, ...]
         One per block that still needs a step; loop names are the step IR's.
     """
-    names = names or NameTable(sch)
-    out = []
-    for site in names.blocks.values():
-        if site.name.endswith("_rf") or f"{site.name}_rf" in names.blocks:
-            continue  # rfactored already; another rfactor would repeat the name
-        fact = _indivisible_reduction(sch, names, site, simd_bits)
-        if fact is not None:
-            out.append(fact)
-    return tuple(out)
+    return _per_block(sch, names, _indivisible_reduction, simd_bits)
 
 
 def _indivisible_reduction(
     sch: Any, names: NameTable, site: Any, simd_bits: int
 ) -> IndivisibleReduction | None:
+    if site.name.endswith("_rf") or f"{site.name}_rf" in names.blocks:
+        return None  # rfactored already; another rfactor would repeat the name
     block = site.node
     loops = [names.loops[name] for name in site.loops if name in names.loops]
     if len(block.writes) != 1 or not loops or int(loops[-1].node.kind) != 0:
