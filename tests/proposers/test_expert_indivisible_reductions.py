@@ -4,8 +4,8 @@ loop into whole vectors with the last iteration guarded, then rfactors over the 
 the postprocessors vectorize the partial sums.
 
 MetaSchedule's rfactor takes perfect tiles only, so for a prime extent its partial sums stay
-scalar: the mean of 333 rows of 1777 fp32 ran 310 us in every design space on znver5, 46-51 us
-split and rfactored by hand.
+scalar: the mean of 333 rows of 1777 fp32 ran 163 us at best in 64 trials of any strategy on
+znver5, 22 us with these two steps (re-timed).
 """
 
 from __future__ import annotations

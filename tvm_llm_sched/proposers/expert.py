@@ -433,8 +433,8 @@ class ExpertPolicy(Proposer):
         """Vectorize a reduction whose extent no SIMD vector divides, beyond the design space
         (whose rfactor tiles perfectly): split its loop into whole vectors, the tail guarded,
         then rfactor over them. One step per proposal; the split offers the fact's width and half
-        of it (while that is still a vector), and the search measures both. On znver5 a mean
-        over 333 rows of 1777 fp32 goes from 310 us (the design space) to 46-51 us."""
+        of it (while that is still a vector), and the search measures both. On znver5 (re-timed,
+        64 trials) a mean over 333 rows of 1777 fp32 goes from 163 us to 22 us."""
         steps = []
         for fact in situation.facts.indivisible_reductions:
             if fact.action == "rfactor":

@@ -252,8 +252,8 @@ class IndivisibleReduction:
     """
 
     # The widest inner loop, in SIMD vectors: four independent vector accumulators (333 rows of
-    # 1777 fp32 by hand on znver5: 16, 32, 64 and 128 partials ran 55, 46, 51 and 56 us, against
-    # 310 us for the design space).
+    # 1777 fp32 by hand on znver5, one thread: 16, 32, 64 and 128 partials ran 55, 46, 51 and
+    # 56 us, against 310 us for the design space).
     WIDEST_VECTORS: ClassVar[int] = 4
 
     block: str

@@ -494,8 +494,10 @@ def indivisible_reduction_facts(
     matmul's output columns are), and when the reduction's extent has no divisor from one SIMD
     vector to 64: every perfect tile, and so every rfactor of MetaSchedule's design space, leaves
     the partial sums scalar. Reported: ``split`` the loop with a whole number of vectors inside
-    (the tail guarded), then ``rfactor`` over that inner loop. A block already rfactored, or one
-    with several outputs, is left alone.
+    (the tail guarded), then ``rfactor`` over that inner loop. Left alone: a block already
+    rfactored or with several outputs, one after another reduction block (TVM 0.27's
+    postprocessor cannot rewrite its guarded rfactor), and one whose rfactor TVM refuses (tried
+    on a copy).
 
     Parameters
     ----------
