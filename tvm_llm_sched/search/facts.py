@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 from ..ir.naming import SAMPLE_KINDS, NameTable, decided_block_name, iter_stmts, plain_decision
@@ -106,6 +107,25 @@ def _bindings(sch: Any, block_rv: Any) -> list[Any]:
         if isinstance(stmt, tvm.s_tir.SBlockRealize) and stmt.block.same_as(block):
             return list(stmt.iter_values)
     return []
+
+
+def _site_bindings(sch: Any, names: NameTable, site: Any) -> list[Any] | None:
+    """The iterator bindings of a named block, or ``None`` for a name the table cannot reach
+    (no fact, no step)."""
+    try:
+        return _bindings(sch, names.block_rv(sch, site.name))
+    except Exception:
+        return None
+
+
+def _site_loops(names: NameTable, site: Any) -> list[Any]:
+    """The named loops around a block, outermost first."""
+    return [names.loops[name] for name in site.loops if name in names.loops]
+
+
+def _lanes(simd_bits: int, dtype: Any) -> int:
+    """SIMD lanes of ``dtype`` in a register of ``simd_bits``."""
+    return max(simd_bits // (8 * dtype.itemsize), 1)
 
 
 _TRANSCENDENTAL = frozenset(
@@ -298,16 +318,15 @@ def serial_reduction_facts(
     for site in names.blocks.values():
         if f"{site.name}_rf" in names.blocks:
             continue  # its rfactor block would repeat that name (the rfactor step refuses it)
-        try:
-            block_rv = names.block_rv(sch, site.name)
-        except Exception:  # a name the table cannot reach: no fact, no step
+        bindings = _site_bindings(sch, names, site)
+        if bindings is None:
             continue
         reduce_vars = [
             value
-            for iter_var, value in zip(site.node.iter_vars, _bindings(sch, block_rv), strict=False)
+            for iter_var, value in zip(site.node.iter_vars, bindings, strict=False)
             if int(iter_var.iter_type) == 2
         ]
-        loops = [names.loops[name] for name in site.loops if name in names.loops]
+        loops = _site_loops(names, site)
         reduce_at = [
             i
             for i, loop in enumerate(loops)
@@ -391,7 +410,9 @@ def strided_read_facts(
     return _per_block(sch, names, _strided_read, simd_bits)
 
 
-def _per_block(sch: Any, names: NameTable | None, fact_of: Any, *args: Any) -> tuple[Any, ...]:
+def _per_block(
+    sch: Any, names: NameTable | None, fact_of: Callable[..., Any | None], *args: Any
+) -> tuple[Any, ...]:
     """``fact_of(sch, names, site, *args)`` for every block of the state, without the blocks it
     returns ``None`` for (``names``: the state's name table, built here if the caller has none)."""
     names = names or NameTable(sch)
@@ -405,12 +426,11 @@ def _strided_read(sch: Any, names: NameTable, site: Any, simd_bits: int) -> Stri
     # contiguous write side to tile for.
     if any(int(iv.iter_type) != 0 for iv in block.iter_vars) or len(block.writes) != 1:
         return None
-    loops = [names.loops[name] for name in site.loops if name in names.loops]
+    loops = _site_loops(names, site)
     if len(loops) < 2 or any(int(loop.node.kind) != 0 for loop in loops):
         return None  # already parallel, vectorized or unrolled: not ours to re-tile
-    try:
-        bindings = _bindings(sch, names.block_rv(sch, site.name))
-    except Exception:  # a name the table cannot reach: no fact, no step
+    bindings = _site_bindings(sch, names, site)
+    if bindings is None:
         return None
     iters = {loop.name: _loop_iters(loop, list(block.iter_vars), bindings) for loop in loops}
     inner = loops[-1]
@@ -425,7 +445,7 @@ def _strided_read(sch: Any, names: NameTable, site: Any, simd_bits: int) -> Stri
     if extents is None:
         return None
     inner_extent, read_extent = extents
-    lanes = max(simd_bits // (8 * write.source.dtype.itemsize), 1)
+    lanes = _lanes(simd_bits, write.source.dtype)
     line = max(_CACHE_LINE_BYTES // buffer.dtype.itemsize, 1)
     common = {"block": site.name, "buffer": str(buffer.name)}
     if inner_extent < lanes:
@@ -522,12 +542,11 @@ def _indivisible_reduction(
     if site.name.endswith("_rf") or f"{site.name}_rf" in names.blocks:
         return None  # rfactored already; another rfactor would repeat the name
     block = site.node
-    loops = [names.loops[name] for name in site.loops if name in names.loops]
+    loops = _site_loops(names, site)
     if len(block.writes) != 1 or not loops or int(loops[-1].node.kind) != 0:
         return None
-    try:
-        bindings = _bindings(sch, names.block_rv(sch, site.name))
-    except Exception:  # a name the table cannot reach: no fact, no step
+    bindings = _site_bindings(sch, names, site)
+    if bindings is None:
         return None
     inner = loops[-1]
     moved = [
@@ -563,7 +582,7 @@ def _indivisible_reduction(
     if sizes is None:
         return None
     extent, inner_extent = sizes
-    lanes = max(simd_bits // (8 * block.writes[0].source.dtype.itemsize), 1)
+    lanes = _lanes(simd_bits, block.writes[0].source.dtype)
     if not fills_no_vector(extent, lanes):
         return None  # a perfect tile fills a vector: the design space's rfactor has it
     common = {"block": site.name, "extent": extent, "lanes": lanes}
