@@ -34,6 +34,7 @@ from tvm_llm_sched.verify import verify
 from tvm_llm_sched.workloads import load_workload
 
 SECTION = "## Re-timed best programs and floors"
+UNSTABLE_SPREAD = 1.5  # slowest / fastest round beyond which a program's timing is called unstable
 
 
 def _workload(name: str, work_dir: Path):
@@ -59,6 +60,20 @@ def _floors(workload_name: str, mod) -> tuple[dict[str, object], bool]:
     if kind == "NRM":
         return full_reduction_schedules(mod), True
     return {}, False
+
+
+def _per_seed(rounds: list[float]) -> str:
+    """A program's median round and, in brackets, its fastest and slowest."""
+    return f"{statistics.median(rounds):.1f} ({min(rounds):.0f}-{max(rounds):.0f})"
+
+
+def _unstable(times: dict[str, list[float]]) -> list[str]:
+    """Programs whose slowest round exceeds ``UNSTABLE_SPREAD`` times their fastest."""
+    return [
+        f"{key} ({max(rounds) / min(rounds):.2f}x)"
+        for key, rounds in times.items()
+        if max(rounds) > UNSTABLE_SPREAD * min(rounds)
+    ]
 
 
 def _comparison(retimed: dict[tuple[str, str], float], ours: str) -> list[str]:
@@ -112,6 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--ours", default="llm", help="strategy the others are compared with")
+    parser.add_argument(
+        "--pool",
+        action="store_true",
+        help="pool a strategy's runs over all --out directories (e.g. seeds run later into another "
+        "directory) instead of labelling each directory's runs apart",
+    )
+    parser.add_argument(
+        "--workloads", default=None, help="comma-separated workloads to re-time (default: all)"
+    )
     parser.add_argument("--write-benchmarks", default=None)
     parser.add_argument(
         "--section", default=SECTION, help="the '## ' section of --write-benchmarks to (re)write"
@@ -123,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         for out in args.out
         for run in load_results(out).runs
         if run.max_trials == args.budget
+        and (args.workloads is None or run.workload in args.workloads.split(","))
     ]
     if not runs:
         parser.error(f"{', '.join(args.out)}: no finished run at {args.budget} trials")
@@ -130,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     for item in runs:
         dirs_of[item.run.strategy].add(item.matrix)
     for item in runs:
-        if len(dirs_of[item.run.strategy]) > 1:
+        if len(dirs_of[item.run.strategy]) > 1 and not args.pool:
             item.strategy = f"{item.run.strategy} [{item.matrix}]"
     target = resolve_target(runs[0].run.target)
     use_target_cores(target)
@@ -145,13 +170,16 @@ def main(argv: list[str] | None = None) -> int:
         "while tuning (one measurement, the minimum over its trials). Floors are hand-written "
         "programs timed in the same rounds: for softmax the `exp` pass alone (a lower bound: every "
         "softmax schedule evaluates `exp` once per element, as a scalar libm call), for NRM the "
-        "best of 16 hand schedules of the reduction.",
+        "best of 16 hand schedules of the reduction. Per seed, in brackets: the fastest and the "
+        f"slowest round; a program whose slowest round is over {UNSTABLE_SPREAD}x its fastest is "
+        "listed as unstable below the table (its one recorded measurement may be a lucky draw).",
         "",
         "| workload | strategy | recorded (us) | re-timed (us) | per seed re-timed (us) "
         "| verified |",
         "| --- | --- | ---: | ---: | --- | --- |",
     ]
     retimed: dict[tuple[str, str], float] = {}
+    unstable: list[str] = []
     by_workload: dict[str, list] = collections.defaultdict(list)
     for item in runs:
         by_workload[item.run.workload].append(item)
@@ -170,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             if comparable
         }
         times = retime_interleaved({**mods, **floors}, target, args.rounds)
+        unstable += _unstable({key: times[key] for key in mods})
         medians = {key: statistics.median(values) for key, values in times.items()}
         strategies: dict[str, list] = collections.defaultdict(list)
         for item in wl_runs:
@@ -182,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"| {name} | {strategy} "
                 f"| {statistics.median(recorded[i] for i in ids):.1f} "
                 f"| {retimed[name, strategy]:.1f} "
-                f"| {', '.join(f'{medians[i]:.1f}' for i in ids)} "
+                f"| {', '.join(_per_seed(times[i]) for i in ids)} "
                 f"| {'yes' if all(checked[i] for i in ids) else 'NO'} |"
             )
             print(lines[-1], flush=True)
@@ -196,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             print(lines[-1], flush=True)
             for label in floors:
                 print(f"    {label}: {medians[label]:.1f} us", flush=True)
+    if unstable:
+        lines += ["", f"Unstable (slowest round / fastest): {', '.join(unstable)}."]
     lines += ["", *_comparison(retimed, args.ours)]
     publish_section(
         lines,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
+import sys
 
 import pytest
 
@@ -112,6 +114,45 @@ def test_best_programs_are_rebuilt_and_retimed(bench):
     times = retime_interleaved(programs, target, rounds=2)
     assert set(times) == set(programs)
     assert all(len(v) == 2 and all(0 < t < math.inf for t in v) for v in times.values())
+
+
+def test_retime_script_pools_directories_and_shows_each_programs_spread(
+    bench, tmp_path, capsys, monkeypatch
+):
+    import importlib.util
+    import shutil
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "python" / "bench_retime.py"
+    spec = importlib.util.spec_from_file_location("bench_retime", script)
+    bench_retime = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_retime", bench_retime)  # its dataclass looks it up
+    spec.loader.exec_module(bench_retime)
+    config, _, _ = bench
+    later = tmp_path / "later"  # the same runs again, as if more seeds had gone to another dir
+    shutil.copytree(config.out_dir, later)
+    common = ["--out", str(config.out_dir), "--out", str(later), "--budget", "4", "--rounds", "2"]
+
+    report = tmp_path / "B.md"
+    bench_retime.main(
+        [*common, "--pool", "--workloads", "GMM:0", "--write-benchmarks", str(report)]
+    )
+    rows = [line for line in report.read_text().splitlines() if line.startswith("| GMM:0 |")]
+    assert sorted(row.split(" | ")[1] for row in rows) == ["evolutionary", "replay-trace"]
+    for row in rows:  # two pooled runs per strategy, each "median (fastest-slowest)"
+        per_seed = row.split(" | ")[4]
+        assert re.fullmatch(r"[\d.]+ \(\d+-\d+\), [\d.]+ \(\d+-\d+\)", per_seed), row
+
+    bench_retime.main(common)  # not pooled: each directory's runs keep their own label
+    labels = {
+        line.split(" | ")[1]
+        for line in capsys.readouterr().out.splitlines()[-40:]
+        if line.startswith("| GMM:0 |")
+    }
+    assert f"evolutionary [{later.name}]" in labels
+
+    with pytest.raises(SystemExit):  # a filter that leaves nothing is a usage error
+        bench_retime.main([*common, "--workloads", "C1D:0"])
 
 
 def test_best_program_of_an_empty_database_is_an_error(tmp_path):
