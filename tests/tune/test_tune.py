@@ -92,6 +92,47 @@ def test_no_verified_schedule_raises(tuned):
         best_verified(database, load_workload("GMM:0"), host_target(), top_k=2, check=never)
 
 
+def test_confirmation_returns_the_program_fastest_when_re_timed_not_the_luckiest_record(
+    tuned, tmp_path
+):
+    import tvm
+    from tvm.s_tir.meta_schedule.arg_info import ArgInfo
+
+    from tvm_llm_sched.tune import confirm_fastest, fastest_verified
+
+    _, work_dir, _ = tuned
+    workload = load_workload("GMM:0")
+    target = host_target()
+    tuned_db = ms.database.JSONDatabase(work_dir=str(work_dir))
+    best = tuned_db.get_top_k(tuned_db.commit_workload(workload.mod), 1)[0]
+    database = ms.database.JSONDatabase(work_dir=str(tmp_path))
+    committed = database.commit_workload(workload.mod)
+    args_info = ArgInfo.from_prim_func(workload.mod["main"])
+    # The program as written (one thread, no vectors) with a lucky 1 ns measurement, ahead of the
+    # tuned program measured as it was: the database ranks the slow one first. (Its trace looks a
+    # block up: get_top_k leaves out records with an empty trace.)
+    naive = tvm.s_tir.Schedule(workload.mod)
+    naive.get_sblock("Z")
+    for trace, run_secs in [(naive.trace, [1e-9]), (best.trace, best.run_secs)]:
+        database.commit_tuning_record(
+            ms.database.TuningRecord(trace, committed, run_secs, target, args_info)
+        )
+    verified, wrong = fastest_verified(database, workload, target, want=4)
+    assert wrong == 0 and len(verified) == 2 and verified[0][1] == pytest.approx(1e-3)
+    confirmed = confirm_fastest(
+        [record.as_measure_candidate().sch for record, _, _ in verified],
+        [latency for _, latency, _ in verified],
+        target,
+        rounds=2,
+    )
+    assert confirmed.rank == 1 and confirmed.candidates == 2 and confirmed.rounds == 2
+    assert confirmed.fastest_us <= confirmed.median_us <= confirmed.slowest_us
+    assert confirmed.median_us < confirmed.first_median_us  # the tuned one really is faster
+    assert confirmed.recorded_us == pytest.approx(verified[1][1])
+    with pytest.raises(ValueError, match="one recorded latency per schedule"):
+        confirm_fastest([], [], target)
+
+
 def test_cli_tune_json_and_resume(tmp_path):
     runner = CliRunner()
     args = [
@@ -112,6 +153,10 @@ def test_cli_tune_json_and_resume(tmp_path):
     assert first.exit_code == 0, first.output
     summary = json.loads(first.output[first.output.index("{") :])
     assert summary["trials"] == 4 and summary["speedup"] > 1
+    # By default the command re-times its few fastest verified records and reports the median.
+    confirmed = summary["confirmation"]
+    assert confirmed["rounds"] == 3 and 1 <= confirmed["candidates"] <= 4
+    assert summary["best_latency_us"] == pytest.approx(confirmed["median_us"])
     second = runner.invoke(app, args)  # same work dir: resumes, adds 4 new trials
     assert second.exit_code == 0, second.output
     assert json.loads(second.output[second.output.index("{") :])["trials"] == 8

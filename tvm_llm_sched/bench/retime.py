@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ..measure.latency import latency_us
-from ..measure.timing import EvaluatorSettings, ModuleTimer
+from ..measure.timing import retime_interleaved
+
+__all__ = ["BestProgram", "best_program", "retime_interleaved"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,21 +58,3 @@ def best_program(work_dir: str | Path, workload_mod: Any) -> BestProgram:
     sch = tvm.s_tir.Schedule(workload_mod)
     record.trace.apply_to_schedule(sch, remove_postproc=False)
     return BestProgram(mod=sch.mod, recorded_us=latency_us(record))
-
-
-def retime_interleaved(
-    mods: dict[str, Any], target: Any, rounds: int, settings: EvaluatorSettings | None = None
-) -> dict[str, list[float]]:
-    """Time every module once per round, round after round; microseconds per module.
-
-    Interleaving spreads slow phases of a shared machine over all modules instead of
-    penalising whichever was timed during them. Each module is built once.
-    """
-    timers = {
-        name: ModuleTimer.on_random_inputs(mod, target, settings) for name, mod in mods.items()
-    }
-    times: dict[str, list[float]] = {name: [] for name in mods}
-    for _ in range(rounds):
-        for name, timer in timers.items():
-            times[name].append(timer.seconds() * 1e6)
-    return times

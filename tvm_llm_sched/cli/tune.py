@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -45,6 +46,14 @@ def tune(
     gguf: Path = typer.Option(
         None, "--gguf", help="--proposer local: the GGUF file (or fine-tuned model dir) to serve."
     ),
+    confirm_top: int = typer.Option(
+        4,
+        "--confirm-top",
+        min=1,
+        help="Re-time this many of the fastest verified records side by side and return the one "
+        "with the lowest median (1: the database's best record as measured).",
+    ),
+    confirm_rounds: int = typer.Option(3, "--confirm-rounds", min=1, help="Re-timing rounds."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     record: Path = typer.Option(
         None, "--record", help="Record settings, measurements and model replies in this directory."
@@ -101,6 +110,8 @@ def tune(
             record_to=record,
             replay_from=replay,
             runner=runner,
+            confirm_top=confirm_top,
+            confirm_rounds=confirm_rounds,
         )
     except (TvmLlmSchedError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -110,6 +121,8 @@ def tune(
         os.environ.update(saved)
     if as_json:
         fields = {k: v for k, v in vars(result).items() if k != "schedule"}
+        if result.confirmation is not None:
+            fields["confirmation"] = dataclasses.asdict(result.confirmation)
         typer.echo(json.dumps({**fields, "speedup": result.speedup}, indent=2))
     else:
         typer.echo(result.summary())

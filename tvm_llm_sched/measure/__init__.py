@@ -1,7 +1,8 @@
 """Measurements: the one latency rule, timing a program, and record/replay of a tuning run.
 
 :func:`latency_us` turns MetaSchedule's ``run_secs`` into a latency (the only place that does);
-:func:`time_unscheduled` times a workload as written.
+:func:`time_unscheduled` times a workload as written; :func:`retime_interleaved` times programs side
+by side.
 
 :func:`recording_measurer` wraps MetaSchedule's builder and runner and writes every result to a
 :class:`MeasurementStore`; :func:`replaying_measurer` answers from it instead of compiling and
@@ -17,7 +18,13 @@ from .recording import (
     replaying_measurer,
 )
 from .store import Measurement, MeasurementStore, module_key
-from .timing import EvaluatorSettings, ModuleTimer, time_module, time_unscheduled
+from .timing import (
+    EvaluatorSettings,
+    ModuleTimer,
+    retime_interleaved,
+    time_module,
+    time_unscheduled,
+)
 
 __all__ = [
     "FAILED_RUN_SECS",
@@ -31,6 +38,7 @@ __all__ = [
     "recording_measurer",
     "latency_us",
     "replaying_measurer",
+    "retime_interleaved",
     "time_module",
     "time_unscheduled",
 ]

@@ -1,8 +1,9 @@
 """Timing a built program as MetaSchedule's runner does: the unscheduled reference of a tuning run.
 
 :class:`EvaluatorSettings` mirrors the LocalRunner's evaluator; :class:`ModuleTimer` builds a module
-once and times it on fixed arguments; :func:`time_unscheduled` times a workload as written (the
-speedup reference of ``tune_workload`` and of the benchmarks).
+once and times it on fixed arguments; :func:`retime_interleaved` times several programs round-robin
+(the side-by-side comparison of programs); :func:`time_unscheduled` times a workload as written
+(the speedup reference of ``tune_workload`` and of the benchmarks).
 """
 
 from __future__ import annotations
@@ -98,6 +99,24 @@ class ModuleTimer:
     def seconds(self) -> float:
         """Seconds per run (mean over the evaluator's repeats)."""
         return float(np.mean(self._evaluator(*self.args).results))
+
+
+def retime_interleaved(
+    mods: dict[str, Any], target: Any, rounds: int, settings: EvaluatorSettings | None = None
+) -> dict[str, list[float]]:
+    """Time every module once per round, round after round; microseconds per module.
+
+    Interleaving spreads slow phases of a shared machine over all modules instead of
+    penalising whichever was timed during them. Each module is built once.
+    """
+    timers = {
+        name: ModuleTimer.on_random_inputs(mod, target, settings) for name, mod in mods.items()
+    }
+    times: dict[str, list[float]] = {name: [] for name in mods}
+    for _ in range(rounds):
+        for name, timer in timers.items():
+            times[name].append(timer.seconds() * 1e6)
+    return times
 
 
 def time_module(mod: Any, target: Any, settings: EvaluatorSettings | None = None) -> float:

@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import VerificationError
 from ..measure.latency import latency_us
 from ..search.strategies import StrategySpec, make_strategy
+from .confirm import Confirmation, confirm_fastest
 from .driver import default_callbacks, run_tune_tir
 from .recording import CHAT_DIR, RunManifest
 
@@ -33,7 +34,8 @@ class TuneResult:
     trials : int
         Records in the work dir's database for this workload (including earlier runs).
     best_latency_us : float
-        Latency of the best schedule that verified numerically.
+        Latency of the best schedule that verified numerically: its recorded measurement, or with
+        a ``confirmation`` its re-timed median.
     gflops : float
         Its throughput.
     unscheduled_latency_us : float
@@ -48,6 +50,9 @@ class TuneResult:
         Wall time of tuning (without the final verification and reference timing).
     schedule : Any
         The best ``tvm.s_tir.Schedule``.
+    confirmation : Confirmation | None
+        How the fastest verified records re-timed side by side, when the run confirmed its best
+        (``confirm_top`` > 1).
     """
 
     workload: str
@@ -63,6 +68,7 @@ class TuneResult:
     schedule: Any = dataclasses.field(repr=False, compare=False)
     replay_served: int | None = None
     replay_misses: int | None = None
+    confirmation: Confirmation | None = None
 
     @property
     def speedup(self) -> float:
@@ -78,6 +84,7 @@ class TuneResult:
                 f"best latency  {self.best_latency_us:.1f} us  ({self.gflops:.1f} GFLOP/s)",
                 f"unscheduled   {self.unscheduled_latency_us:.1f} us  "
                 f"-> speedup {self.speedup:.1f}x",
+                *self._confirmation_lines(),
                 f"verified      max abs error {self.max_abs_err:.2e}"
                 + (
                     f" ({self.rejected_as_wrong} wrong schedules rejected)"
@@ -96,11 +103,27 @@ class TuneResult:
             )
         )
 
+    def _confirmation_lines(self) -> list[str]:
+        confirmed = self.confirmation
+        if confirmed is None:
+            return []
+        chosen = (
+            "the database's fastest record"
+            if confirmed.rank == 0
+            else f"record {confirmed.rank + 1} by recorded latency, chosen over the fastest "
+            f"(re-timed {confirmed.first_median_us:.1f} us)"
+        )
+        return [
+            f"re-timed      median of {confirmed.rounds} rounds, {confirmed.fastest_us:.1f}-"
+            f"{confirmed.slowest_us:.1f} us (recorded {confirmed.recorded_us:.1f} us); "
+            f"{chosen}, of {confirmed.candidates} verified records re-timed side by side"
+        ]
 
-def best_verified(
-    database: Any, workload: Any, target: Any, *, top_k: int = 8, check: Any = None
-) -> tuple[Any, float, Any, int]:
-    """The fastest record of ``workload`` whose schedule verifies numerically.
+
+def fastest_verified(
+    database: Any, workload: Any, target: Any, *, top_k: int = 8, want: int = 1, check: Any = None
+) -> tuple[list[tuple[Any, float, Any]], int]:
+    """The fastest records of ``workload`` whose schedules verify numerically, fastest first.
 
     Parameters
     ----------
@@ -112,8 +135,57 @@ def best_verified(
         Target to build both for.
     top_k : int
         How many of the fastest records to try.
+    want : int
+        Stop after this many verified records.
     check : Callable[[tvm.s_tir.Schedule], VerifyReport] | None
         The checker; defaults to :class:`~tvm_llm_sched.verify.Verifier` with two seeds.
+
+    Returns
+    -------
+    tuple
+        ``(verified, wrong)``: up to ``want`` ``(record, latency_us, report)`` and how many faster
+        records computed a wrong result (each logged as an error and skipped).
+
+    Raises
+    ------
+    VerificationError
+        If no record among the ``top_k`` best verifies.
+    """
+    if check is None:
+        from ..verify import Verifier
+
+        check = Verifier(workload.mod, target, seeds=(0, 1)).check
+    committed = database.commit_workload(workload.mod)
+    verified: list[tuple[Any, float, Any]] = []
+    wrong = 0
+    for record in database.get_top_k(committed, top_k):
+        latency = latency_us(record)
+        if latency is None:  # get_top_k lists only measured records; a failure is never best
+            continue
+        report = check(record.as_measure_candidate().sch)
+        if report.ok:
+            verified.append((record, latency, report))
+            if len(verified) == want:
+                break
+            continue
+        wrong += 1
+        logger.error(
+            "WRONG RESULT: a schedule measured at %.1f us disagrees with the unscheduled program "
+            "(%s); it is not returned as best",
+            latency,
+            report.message,
+        )
+    if not verified:
+        raise VerificationError(f"none of the {top_k} best schedules of {workload.name} verified")
+    return verified, wrong
+
+
+def best_verified(
+    database: Any, workload: Any, target: Any, *, top_k: int = 8, check: Any = None
+) -> tuple[Any, float, Any, int]:
+    """The fastest record of ``workload`` whose schedule verifies numerically.
+
+    Parameters are those of :func:`fastest_verified`.
 
     Returns
     -------
@@ -126,27 +198,8 @@ def best_verified(
     VerificationError
         If no record among the ``top_k`` best verifies.
     """
-    if check is None:
-        from ..verify import Verifier
-
-        check = Verifier(workload.mod, target, seeds=(0, 1)).check
-    committed = database.commit_workload(workload.mod)
-    wrong = 0
-    for record in database.get_top_k(committed, top_k):
-        latency = latency_us(record)
-        if latency is None:  # get_top_k lists only measured records; a failure is never best
-            continue
-        report = check(record.as_measure_candidate().sch)
-        if report.ok:
-            return record, latency, report, wrong
-        wrong += 1
-        logger.error(
-            "WRONG RESULT: a schedule measured at %.1f us disagrees with the unscheduled program "
-            "(%s); it is not returned as best",
-            latency,
-            report.message,
-        )
-    raise VerificationError(f"none of the {top_k} best schedules of {workload.name} verified")
+    verified, wrong = fastest_verified(database, workload, target, top_k=top_k, check=check)
+    return (*verified[0], wrong)
 
 
 def _recording_proposer(proposer: Any, strategy: str, root: Path) -> tuple[Any, str]:
@@ -208,6 +261,8 @@ def tune_workload(
     record_to: str | Path | None = None,
     replay_from: str | Path | None = None,
     runner: Any = None,
+    confirm_top: int = 1,
+    confirm_rounds: int = 3,
 ) -> TuneResult:
     """Tune a workload with MetaSchedule and the chosen strategy, then verify the best schedule.
 
@@ -248,6 +303,13 @@ def tune_workload(
         Where candidates are timed: MetaSchedule's ``LocalRunner`` by default, or e.g. an
         ``ms.runner.RPCRunner`` over a tracker (:func:`rpc_runner`) to measure on other machines.
         The final verification and the unscheduled reference still run on this machine.
+    confirm_top : int
+        Above 1: re-time this many of the fastest verified records side by side and return the
+        one with the lowest median (:func:`~tvm_llm_sched.tune.confirm.confirm_fastest`): one
+        recorded measurement can be a lucky draw. Only where candidates were timed here: not
+        with ``runner`` or ``replay_from``.
+    confirm_rounds : int
+        Interleaved rounds of that re-timing.
 
     Returns
     -------
@@ -282,6 +344,8 @@ def tune_workload(
         raise ValueError("record_to and replay_from exclude each other")
     require_xgboost()
     preload_tensor_intrin()
+    # Re-timing compares programs where the candidates were timed: on this machine, for real.
+    confirming = confirm_top > 1 and runner is None and replay_from is None
     replay = None
     owned = contextlib.ExitStack()
     if replay_from is not None:
@@ -350,7 +414,21 @@ def tune_workload(
             quiet=progress,
         )
     wall = time.perf_counter() - start
-    record, best_us, report, wrong = best_verified(database, workload, target)
+    want = confirm_top if confirming else 1
+    verified, wrong = fastest_verified(
+        database, workload, target, top_k=max(8, 2 * want), want=want
+    )
+    confirmation = None
+    if confirming:
+        confirmation = confirm_fastest(
+            [record.as_measure_candidate().sch for record, _, _ in verified],
+            [latency for _, latency, _ in verified],
+            target,
+            rounds=confirm_rounds,
+        )
+    record, best_us, report = verified[confirmation.rank if confirmation else 0]
+    if confirmation is not None:
+        best_us = confirmation.median_us
     unscheduled_s, _ = time_unscheduled(workload, target, EvaluatorSettings())
     committed = database.commit_workload(workload.mod)
     return TuneResult(
@@ -367,6 +445,7 @@ def tune_workload(
         schedule=record.as_measure_candidate().sch,
         replay_served=replay.counter.served if replay is not None else None,
         replay_misses=replay.misses if replay is not None else None,
+        confirmation=confirmation,
     )
 
 
