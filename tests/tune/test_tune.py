@@ -14,7 +14,7 @@ from tvm_llm_sched.cli import app
 from tvm_llm_sched.errors import VerificationError
 from tvm_llm_sched.hardware import host_target
 from tvm_llm_sched.search.strategies import make_strategy
-from tvm_llm_sched.tune import best_verified, tune_workload
+from tvm_llm_sched.tune import TuneResult, best_verified, tune_workload
 from tvm_llm_sched.verify import VerifyReport
 from tvm_llm_sched.workloads import load_workload
 
@@ -131,6 +131,21 @@ def test_confirmation_returns_the_program_fastest_when_re_timed_not_the_luckiest
     assert confirmed.recorded_us == pytest.approx(verified[1][1])
     with pytest.raises(ValueError, match="one recorded latency per schedule"):
         confirm_fastest([], [], target)
+    summary = TuneResult(
+        workload="GMM:0",
+        strategy="llm",
+        trials=2,
+        best_latency_us=confirmed.median_us,
+        gflops=1.0,
+        unscheduled_latency_us=confirmed.first_median_us,
+        max_abs_err=0.0,
+        rejected_as_wrong=0,
+        work_dir=str(tmp_path),
+        wall_s=1.0,
+        schedule=None,
+        confirmation=confirmed,
+    ).summary()
+    assert "record 2 by recorded latency; the database's best re-timed at" in summary
 
 
 def test_cli_tune_json_and_resume(tmp_path):

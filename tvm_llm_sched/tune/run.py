@@ -107,16 +107,17 @@ class TuneResult:
         confirmed = self.confirmation
         if confirmed is None:
             return []
-        chosen = (
-            "the database's fastest record"
+        which = (
+            "the database's best record"
             if confirmed.rank == 0
-            else f"record {confirmed.rank + 1} by recorded latency, chosen over the fastest "
-            f"(re-timed {confirmed.first_median_us:.1f} us)"
+            else f"record {confirmed.rank + 1} by recorded latency; the database's best "
+            f"re-timed at {confirmed.first_median_us:.1f} us"
         )
         return [
-            f"re-timed      median of {confirmed.rounds} rounds, {confirmed.fastest_us:.1f}-"
-            f"{confirmed.slowest_us:.1f} us (recorded {confirmed.recorded_us:.1f} us); "
-            f"{chosen}, of {confirmed.candidates} verified records re-timed side by side"
+            f"re-timed      median of {confirmed.rounds} rounds ({confirmed.fastest_us:.1f}-"
+            f"{confirmed.slowest_us:.1f} us); recorded {confirmed.recorded_us:.1f} us",
+            f"confirmed     fastest of {confirmed.candidates} verified records re-timed side by "
+            f"side: {which}",
         ]
 
 
