@@ -142,12 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    wanted = set(args.workloads.split(",")) if args.workloads else None
     runs = [
         _LabelledRun(run, BenchStore(out), Path(out).name)
         for out in args.out
         for run in load_results(out).runs
-        if run.max_trials == args.budget
-        and (args.workloads is None or run.workload in args.workloads.split(","))
+        if run.max_trials == args.budget and (wanted is None or run.workload in wanted)
     ]
     if not runs:
         parser.error(f"{', '.join(args.out)}: no finished run at {args.budget} trials")
